@@ -1,0 +1,1 @@
+"""Post-fit analysis: diagnostics, decomposition, ROI, fit metrics. Pure functions of arrays."""

@@ -1,0 +1,65 @@
+"""Convergence diagnostics (SPEC §1.5) and the troubleshooting advice of SPEC §10."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+RHAT_MAX = 1.01
+ESS_MIN = 400
+BFMI_MIN = 0.3
+ADVICE = {
+    "rhat": "R-hat > 1.01: raise sampler.tune, raise sampler.target_accept (0.95), "
+    "check data quality.",
+    "divergences": "Divergences: raise sampler.target_accept to 0.95-0.99, check for outliers.",
+    "ess": "Low ESS: raise sampler.draws, raise sampler.chains.",
+}
+
+
+def diagnose(idata: Any, var_names: list[str]) -> dict[str, Any]:
+    """Max R-hat, min bulk/tail ESS, divergences, E-BFMI per chain, and a converged verdict."""
+    import arviz as az
+
+    posterior = idata.posterior[var_names]
+    rhat = az.rhat(posterior)
+    ess_bulk = az.ess(posterior, method="bulk")
+    ess_tail = az.ess(posterior, method="tail")
+
+    def extreme(ds: Any, fn: Any) -> float:
+        return float(fn([fn(ds[v].values) for v in ds.data_vars]))
+
+    max_rhat = extreme(rhat, np.nanmax)
+    min_bulk = extreme(ess_bulk, np.nanmin)
+    min_tail = extreme(ess_tail, np.nanmin)
+    divergences = int(idata.sample_stats["diverging"].values.sum())
+    bfmi = [float(b) for b in az.bfmi(idata)]
+    reasons, advice = [], []
+    if not max_rhat < RHAT_MAX:
+        reasons.append(f"max R-hat {max_rhat:.4f} >= {RHAT_MAX}")
+        advice.append(ADVICE["rhat"])
+    if not min(min_bulk, min_tail) > ESS_MIN:
+        reasons.append(f"min ESS (bulk {min_bulk:.0f}, tail {min_tail:.0f}) <= {ESS_MIN}")
+        advice.append(ADVICE["ess"])
+    warnings = []
+    if divergences:
+        warnings.append(f"{divergences} divergent transitions")
+        advice.append(ADVICE["divergences"])
+    low_bfmi = [i for i, b in enumerate(bfmi) if b < BFMI_MIN]
+    if low_bfmi:
+        warnings.append(f"E-BFMI below {BFMI_MIN} in chain(s) {low_bfmi}")
+    n_chains = int(idata.posterior.sizes["chain"])
+    return {
+        "converged": not reasons,
+        "reasons": reasons,
+        "warnings": warnings,
+        "advice": advice,
+        "max_rhat": max_rhat,
+        "min_ess_bulk": min_bulk,
+        "min_ess_tail": min_tail,
+        "divergences": divergences,
+        "bfmi_per_chain": bfmi,
+        "n_chains": n_chains,
+        "n_draws": int(idata.posterior.sizes["draw"]),
+        "thresholds": {"rhat_max": RHAT_MAX, "ess_min": ESS_MIN, "bfmi_min": BFMI_MIN},
+    }

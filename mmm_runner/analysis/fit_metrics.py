@@ -1,0 +1,63 @@
+"""In-sample fit on the original scale: fitted.parquet and fit_metrics.json."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mmm_runner.analysis.intervals import HDI_PROB, hdi
+from mmm_runner.analysis.posterior import Draws
+from mmm_runner.features.build import FeatureSet
+
+
+def posterior_predictive(draws: Draws, features: FeatureSet, seed: int) -> np.ndarray:
+    """(S, T) draws of sales from the likelihood, back on the original scale."""
+    rng = np.random.default_rng(seed)
+    mu = draws.mu(features)
+    if draws.nu is not None:
+        noise = rng.standard_t(draws.nu[:, None], size=mu.shape)
+    else:
+        noise = rng.standard_normal(mu.shape)
+    return np.expm1(mu + draws.sigma[:, None] * noise + features.target_offset)
+
+
+def fitted_table(draws: Draws, features: FeatureSet, seed: int) -> pd.DataFrame:
+    """Per period: actual, predicted mean (of the fitted level) and predictive interval."""
+    level = np.expm1(draws.mu(features) + features.target_offset)
+    lower, upper = hdi(posterior_predictive(draws, features, seed), HDI_PROB)
+    return pd.DataFrame(
+        {
+            "period_start": features.periods,
+            "actual": features.target,
+            "predicted_mean": level.mean(axis=0),
+            "predicted_lower": lower,
+            "predicted_upper": upper,
+        }
+    )
+
+
+def fit_metrics(actual: np.ndarray, predicted: np.ndarray) -> dict[str, Any]:
+    """MAPE (over non-zero actuals), RMSE and R² of the predicted mean."""
+    actual = np.asarray(actual, dtype=float)
+    predicted = np.asarray(predicted, dtype=float)
+    residual = actual - predicted
+    nonzero = actual != 0
+    ss_tot = float(((actual - actual.mean()) ** 2).sum())
+    return {
+        "mape": float(np.mean(np.abs(residual[nonzero] / actual[nonzero])))
+        if nonzero.any()
+        else None,
+        "rmse": float(np.sqrt(np.mean(residual**2))),
+        "r2": 1.0 - float((residual**2).sum()) / ss_tot if ss_tot > 0 else None,
+        "n_periods": len(actual),
+        "scale": "original (sales units)",
+    }
+
+
+def interval_coverage(table: pd.DataFrame) -> float:
+    inside = (table["actual"] >= table["predicted_lower"]) & (
+        table["actual"] <= table["predicted_upper"]
+    )
+    return float(inside.mean())

@@ -1,0 +1,149 @@
+"""The typed schema of every config group.
+
+Hydra validates the composed YAML against these dataclasses (see `mmm_runner.__main__`), so an
+unknown key or a wrong type fails before any work starts. A notebook builds the same object with
+`OmegaConf.structured(RunConfig(dataset=DatasetConfig(name=..., path=...)))`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from omegaconf import MISSING, DictConfig, OmegaConf
+
+
+class Grain(StrEnum):
+    """Time grain of the data; `auto` trusts what the data shows."""
+
+    auto = "auto"
+    WEEK = "WEEK"
+    MONTH = "MONTH"
+
+
+class SaturationType(StrEnum):
+    hill = "hill"
+
+
+class BetaParametrization(StrEnum):
+    """`centered`: beta ~ F(sigma_beta); `non_centered`: beta = sigma_beta * beta_raw, raw ~ F(1).
+
+    The same model; centred mixes better when the data pin channel effects down, non-centred
+    when they are weak (the funnel)."""
+
+    centered = "centered"
+    non_centered = "non_centered"
+
+
+class Likelihood(StrEnum):
+    StudentT = "StudentT"
+    Normal = "Normal"
+
+
+class Backend(StrEnum):
+    pymc = "pymc"
+
+
+@dataclass
+class DatasetConfig:
+    name: str = MISSING
+    path: str = MISSING
+    grain: Grain = Grain.auto
+    target_col: str = "sales"
+    drivers: list[str] = field(default_factory=list)  # empty: every act_* column
+    controls: list[str] = field(default_factory=list)  # empty: every ctrl_* column
+    date_format: str = "%Y-%m-%d"
+
+
+@dataclass
+class AdstockConfig:
+    decay_default: float = 0.5
+    per_channel: dict[str, float] = field(default_factory=dict)
+    max_lag: int = 13
+
+
+@dataclass
+class SaturationConfig:
+    enabled: bool = True
+    type: SaturationType = SaturationType.hill
+    K: float = 0.5
+    S: float = 1.0
+
+
+@dataclass
+class SeasonalityConfig:
+    enabled: bool = True
+    K: int = 2
+
+
+@dataclass
+class TrendConfig:
+    enabled: bool = True
+
+
+@dataclass
+class FeaturesConfig:
+    adstock: AdstockConfig = field(default_factory=AdstockConfig)
+    saturation: SaturationConfig = field(default_factory=SaturationConfig)
+    seasonality: SeasonalityConfig = field(default_factory=SeasonalityConfig)
+    trend: TrendConfig = field(default_factory=TrendConfig)
+
+
+@dataclass
+class SamplerConfig:
+    draws: int = 1000
+    tune: int = 1000
+    chains: int = 2
+    target_accept: float = 0.9
+    random_seed: int = 42
+    backend: Backend = Backend.pymc
+    cores: int | None = None  # None: one process per chain up to the machine's cores
+
+
+@dataclass
+class PriorConfig:
+    """One prior: a PyMC distribution family and its parameters, e.g. Normal(mu=0, sigma=2)."""
+
+    dist: str = MISSING
+    params: dict[str, float] = field(default_factory=dict)
+
+
+def _prior(dist: str, **params: float) -> Any:
+    return field(default_factory=lambda: PriorConfig(dist=dist, params=dict(params)))
+
+
+@dataclass
+class ModelConfig:
+    """Priors of the SPEC §2 model; `beta` takes its scale from `sigma_beta` (shrinkage)."""
+
+    likelihood: Likelihood = Likelihood.StudentT
+    beta_parametrization: BetaParametrization = BetaParametrization.centered
+    intercept: PriorConfig = _prior("Normal", mu=0.0, sigma=2.0)
+    sigma_beta: PriorConfig = _prior("HalfNormal", sigma=0.5)
+    beta: PriorConfig = _prior("HalfNormal")
+    gamma: PriorConfig = _prior("Normal", mu=0.0, sigma=0.5)
+    sigma: PriorConfig = _prior("HalfNormal", sigma=1.0)
+    nu: PriorConfig = _prior("Exponential", lam=0.1)
+
+
+@dataclass
+class RunConfig:
+    dataset: DatasetConfig = field(default_factory=DatasetConfig)
+    features: FeaturesConfig = field(default_factory=FeaturesConfig)
+    sampler: SamplerConfig = field(default_factory=SamplerConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+
+
+def to_plain(cfg: Any) -> dict[str, Any]:
+    """A resolved, JSON-ready dict of a config (DictConfig or dataclass)."""
+    if not isinstance(cfg, DictConfig):
+        cfg = OmegaConf.structured(cfg)
+    plain = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
+    assert isinstance(plain, dict)
+    return {str(k): v for k, v in plain.items()}
+
+
+def value_of(setting: Any) -> str:
+    """The plain string of an enum-typed setting (OmegaConf hands back Enum members)."""
+    return str(getattr(setting, "value", setting))

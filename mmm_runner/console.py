@@ -1,0 +1,32 @@
+"""What a finished run prints: timings, convergence, the ROAS table, where the files are."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def run_summary(result: Any) -> str:
+    lines = [f"mmm_runner: {result.stage}  run directory: {result.run_dir}"]
+    timings = "  ".join(f"{k} {v:.2f}s" for k, v in result.timings.items())
+    lines.append(f"stage timings: {timings}")
+    diag = result.diagnostics
+    if diag:
+        verdict = (
+            "converged" if diag["converged"] else "NOT CONVERGED: " + "; ".join(diag["reasons"])
+        )
+        lines.append(
+            f"convergence: {verdict} (max R-hat {diag['max_rhat']:.3f}, min ESS bulk "
+            f"{diag['min_ess_bulk']:.0f} / tail {diag['min_ess_tail']:.0f}, divergences "
+            f"{diag['divergences']})"
+        )
+        lines += [f"  advice: {a}" for a in diag["advice"]]
+    if result.roi:
+        lines.append(f"{'channel':<24}{'spend':>14}{'ROAS mean':>11}{'94% HDI':>22}")
+        for name, entry in result.roi["channels"].items():
+            if "roas" not in entry:
+                lines.append(f"{name:<24}{'-':>14}{'-':>11}   ({entry.get('note')})")
+                continue
+            roas = entry["roas"]
+            hdi = f"[{roas['hdi_lower']:.3f}, {roas['hdi_upper']:.3f}]"
+            lines.append(f"{name:<24}{entry['spend_total']:>14,.0f}{roas['mean']:>11.3f}{hdi:>22}")
+    return "\n".join(lines)

@@ -1,0 +1,18 @@
+"""Canonicalize stage (SPEC §1.2): typed brand-time table from the validated observations."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from mmm_runner.data.columns import ColumnPlan
+from mmm_runner.data.sql import SqlSession, load_sql
+
+
+def canonicalize(session: SqlSession, plan: ColumnPlan) -> pd.DataFrame:
+    """One row per period: target, drivers and spend summed over entities, controls averaged."""
+    session.create_table(load_sql("marts/brand_period_values.sql"))
+    session.create_table(load_sql("marts/canonical_data.sql"))
+    frame = session.table("canonical_data")
+    frame["period_start"] = pd.to_datetime(frame["period_start"])
+    ordered = ["period_start", *plan.used_columns]
+    return frame[ordered].sort_values("period_start", ignore_index=True)

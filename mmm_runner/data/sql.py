@@ -1,0 +1,126 @@
+"""Load the project's SQL files and run them in DuckDB with bound parameters.
+
+Each file is one SELECT producing one table, named after the file. Values arrive as bound
+`$name` parameters, never pasted into the text; every statement that ran is kept so the run
+directory can show a reviewer exactly what executed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+
+SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
+_PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
+_META = re.compile(r"^--\s*(check|severity|description):\s*(.+?)\s*$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class SqlFile:
+    """One SQL file: its table name, text, bound parameter names and header metadata."""
+
+    path: Path
+    text: str
+
+    @property
+    def name(self) -> str:
+        return self.path.stem
+
+    @property
+    def relative_path(self) -> str:
+        return self.path.relative_to(SQL_DIR.parent).as_posix()
+
+    @property
+    def param_names(self) -> list[str]:
+        return sorted(set(_PARAM.findall(self.text)))
+
+    @property
+    def meta(self) -> dict[str, str]:
+        return dict(_META.findall(self.text))
+
+
+@cache
+def load_sql(relative: str) -> SqlFile:
+    """A file under sql/, e.g. `validation/check_duplicate_rows.sql`."""
+    path = SQL_DIR / relative
+    if not path.is_file():
+        raise FileNotFoundError(f"SQL file not found: {path}")
+    return SqlFile(path=path, text=path.read_text())
+
+
+def check_files() -> list[SqlFile]:
+    """Every validation check (sql/validation/check_*.sql), in file-name order."""
+    return [
+        load_sql(f"validation/{p.name}") for p in sorted(SQL_DIR.glob("validation/check_*.sql"))
+    ]
+
+
+def sql_literal(value: Any) -> str:
+    """A value rendered as a SQL literal, for the human-readable compiled log only."""
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(sql_literal(v) for v in value) + "]"
+    if value is None:
+        return "NULL"
+    return repr(value)
+
+
+@dataclass
+class SqlSession:
+    """One in-memory DuckDB database for a run, plus the log of every statement executed."""
+
+    threads: int | None = None
+    compiled: list[tuple[str, str]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        config = {"threads": self.threads} if self.threads else {}
+        self.con = duckdb.connect(":memory:", config=config)
+
+    def _bind(self, sql: SqlFile, params: dict[str, Any]) -> dict[str, Any]:
+        missing = [p for p in sql.param_names if p not in params]
+        if missing:
+            raise KeyError(f"{sql.relative_path} needs parameters {missing}")
+        return {p: params[p] for p in sql.param_names}
+
+    def _log(self, sql: SqlFile, statement: str, bound: dict[str, Any]) -> None:
+        args = ", ".join(f"{k} := {sql_literal(v)}" for k, v in bound.items())
+        header = f"-- source: {sql.relative_path}\n-- params: {json.dumps(bound, default=str)}\n"
+        runnable = f"PREPARE {sql.name} AS\n{statement};\nEXECUTE {sql.name}({args});\n"
+        self.compiled.append((sql.name, header + runnable))
+
+    def create_table(
+        self, sql: SqlFile, params: dict[str, Any] | None = None, table: str | None = None
+    ) -> None:
+        """Materialize the file's SELECT as a table named after the file (or `table`)."""
+        bound = self._bind(sql, params or {})
+        statement = f'CREATE OR REPLACE TABLE "{table or sql.name}" AS\n{sql.text}'
+        self._log(sql, statement, bound)
+        self.con.execute(statement, bound)
+
+    def query(self, sql: SqlFile, params: dict[str, Any] | None = None) -> pd.DataFrame:
+        """Run the file's SELECT and return its rows."""
+        bound = self._bind(sql, params or {})
+        self._log(sql, sql.text, bound)
+        return self.con.execute(sql.text, bound).df()
+
+    def table(self, name: str) -> pd.DataFrame:
+        return self.con.execute(f'SELECT * FROM "{name}"').df()
+
+    def columns(self, name: str) -> list[str]:
+        rows = self.con.execute(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = $t "
+            "ORDER BY ordinal_position",
+            {"t": name},
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    def close(self) -> None:
+        self.con.close()

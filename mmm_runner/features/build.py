@@ -1,0 +1,150 @@
+"""Turn the canonical brand-time table into model-ready, standardized feature matrices.
+
+Pure: a DataFrame and a feature config in, a `FeatureSet` out. The simulator and the pipeline
+both use it, so the bundled sample's truth is defined by exactly the code that fits it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from mmm_runner.errors import ConfigError
+from mmm_runner.features.transforms import (
+    SEASONAL_PERIOD,
+    Standardizer,
+    fourier_terms,
+    geometric_adstock,
+    hill_saturation,
+    linear_trend,
+)
+
+
+@dataclass
+class FeatureSet:
+    """Standardized model inputs plus everything needed to map raw values the same way."""
+
+    periods: np.ndarray
+    channel_names: list[str]
+    control_names: list[str]
+    x_channels: np.ndarray  # (T, C) z-scored transformed media
+    x_controls: np.ndarray  # (T, J) z-scored controls, seasonality, trend
+    channels_at_zero: np.ndarray  # (C,) z-score of raw zero activity (adstock/Hill of 0 is 0)
+    target: np.ndarray  # (T,) raw target
+    target_log_centered: np.ndarray  # (T,) log1p(target) - m
+    target_offset: float  # m = mean of log1p(target)
+    target_log_std: float
+    scalers: dict[str, Standardizer] = field(default_factory=dict)
+    decays: dict[str, float] = field(default_factory=dict)
+    blocks: dict[str, list[str]] = field(default_factory=dict)
+
+    def to_frame(self) -> pd.DataFrame:
+        """features.parquet: one row per period, the standardized columns by block."""
+        frame = pd.DataFrame({"period_start": self.periods})
+        for i, name in enumerate(self.channel_names):
+            frame[name] = self.x_channels[:, i]
+        for j, name in enumerate(self.control_names):
+            frame[name] = self.x_controls[:, j]
+        frame["target_log_centered"] = self.target_log_centered
+        return frame
+
+    def scaler_dict(self) -> dict[str, Any]:
+        return {
+            "method": "z-score: (x - mean) / std, on the transformed series",
+            "features": {k: {"mean": s.mean, "std": s.std} for k, s in self.scalers.items()},
+            "channels_at_zero": dict(
+                zip(self.channel_names, map(float, self.channels_at_zero), strict=True)
+            ),
+            "target": {
+                "transform": "log1p",
+                "mean": self.target_offset,
+                "std": self.target_log_std,
+                "note": "model target is log1p(y) - mean (centred, not scaled)",
+            },
+        }
+
+
+def channel_decays(drivers: list[str], adstock_cfg: Any) -> dict[str, float]:
+    """Decay per driver: `per_channel` overrides `decay_default`; unknown channels are typos."""
+    per_channel = dict(adstock_cfg.per_channel or {})
+    unknown = sorted(set(per_channel) - set(drivers))
+    if unknown:
+        raise ConfigError(
+            f"features.adstock.per_channel names {unknown}, which are not drivers of this "
+            f"dataset (drivers: {drivers})"
+        )
+    return {c: float(per_channel.get(c, adstock_cfg.decay_default)) for c in drivers}
+
+
+def transform_channel(x: np.ndarray, decay: float, features_cfg: Any) -> np.ndarray:
+    """Adstock, then (optionally) Hill saturation: the media response before z-scoring."""
+    out = geometric_adstock(x, decay, int(features_cfg.adstock.max_lag))
+    sat = features_cfg.saturation
+    if sat.enabled:
+        out = hill_saturation(out, float(sat.K), float(sat.S))
+    return out
+
+
+def build_features(
+    frame: pd.DataFrame,
+    target_col: str,
+    drivers: list[str],
+    controls: list[str],
+    features_cfg: Any,
+    grain: str,
+) -> FeatureSet:
+    """Build the channel and control blocks of SPEC §1.3 from a brand-time frame."""
+    frame = frame.sort_values("period_start").reset_index(drop=True)
+    n = len(frame)
+    decays = channel_decays(drivers, features_cfg.adstock)
+    scalers: dict[str, Standardizer] = {}
+
+    def standardize(name: str, values: np.ndarray) -> np.ndarray:
+        scalers[name] = Standardizer.fit(values)
+        return scalers[name].transform(values)
+
+    channel_cols, zero_points = [], []
+    for name in drivers:
+        transformed = transform_channel(frame[name].to_numpy(float), decays[name], features_cfg)
+        channel_cols.append(standardize(name, transformed))
+        zero_points.append(float(scalers[name].transform(0.0)))
+
+    control_names = list(controls)
+    control_cols = [standardize(c, frame[c].to_numpy(float)) for c in controls]
+    seasonal_names: list[str] = []
+    if features_cfg.seasonality.enabled and int(features_cfg.seasonality.K) > 0:
+        harmonics = int(features_cfg.seasonality.K)
+        terms = fourier_terms(n, SEASONAL_PERIOD[grain], harmonics)
+        for k in range(1, harmonics + 1):
+            seasonal_names += [f"fourier_sin_{k}", f"fourier_cos_{k}"]
+        control_cols += [standardize(nm, terms[:, i]) for i, nm in enumerate(seasonal_names)]
+    trend_names = ["trend"] if features_cfg.trend.enabled else []
+    if trend_names:
+        control_cols.append(standardize("trend", linear_trend(n)))
+
+    target = frame[target_col].to_numpy(float)
+    log_target = np.log1p(target)
+    offset = float(log_target.mean())
+    return FeatureSet(
+        periods=frame["period_start"].to_numpy(),
+        channel_names=list(drivers),
+        control_names=control_names + seasonal_names + trend_names,
+        x_channels=np.column_stack(channel_cols) if channel_cols else np.empty((n, 0)),
+        x_controls=np.column_stack(control_cols) if control_cols else np.empty((n, 0)),
+        channels_at_zero=np.asarray(zero_points, dtype=float),
+        target=target,
+        target_log_centered=log_target - offset,
+        target_offset=offset,
+        target_log_std=float(log_target.std()),
+        scalers=scalers,
+        decays=decays,
+        blocks={
+            "channels": list(drivers),
+            "controls": control_names,
+            "seasonality": seasonal_names,
+            "trend": trend_names,
+        },
+    )

@@ -1,0 +1,1 @@
+"""Run-directory I/O: atomic artifact writes and the run status file."""

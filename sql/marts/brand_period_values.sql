@@ -1,0 +1,14 @@
+-- brand_period_values: one row per (period, column) at brand level.
+-- Target, activity and spend are summed over entities; controls are averaged.
+with final as (
+    select
+        "_period_date" as period_start,
+        column_name,
+        any_value(role) as role,
+        case when any_value(role) = 'control' then avg(value) else sum(value) end as value,
+        count(distinct "entity_id") as n_entities
+    from stg_observations
+    group by "_period_date", column_name
+)
+
+select * from final

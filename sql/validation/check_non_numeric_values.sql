@@ -1,0 +1,16 @@
+-- check: non_numeric_values
+-- severity: error
+-- description: every used value parses as a number (no text, no thousands separators)
+with final as (
+    select
+        column_name,
+        "_source_row" + 1 as line,
+        "entity_id",
+        "period_start",
+        value_text as value,
+        'not a number' as problem
+    from stg_observations
+    where trim(value_text) <> '' and value is null
+)
+
+select * from final order by column_name, line

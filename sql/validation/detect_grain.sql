@@ -1,0 +1,52 @@
+-- detect_grain: one row describing the time axis -- grain from the step between periods.
+-- WEEK: every step is 7 days; MONTH: every step is 28-31 days; MIXED: both occur.
+with periods as (
+    select distinct "entity_id", "_period_date" as period_date
+    from stg_rows
+    where "_period_date" is not null
+),
+
+steps as (
+    select
+        date_diff(
+            'day', lag(period_date) over (partition by "entity_id" order by period_date), period_date
+        ) as step_days
+    from periods
+),
+
+classified as (
+    select
+        case
+            when step_days = 7 then 'WEEK'
+            when step_days between 28 and 31 then 'MONTH'
+        end as step_grain
+    from steps
+    where step_days is not null
+),
+
+counts as (
+    select
+        count(*) filter (where step_grain = 'WEEK') as week_steps,
+        count(*) filter (where step_grain = 'MONTH') as month_steps
+    from classified
+),
+
+final as (
+    select
+        case
+            when week_steps > 0 and month_steps > 0 then 'MIXED'
+            when week_steps > 0 then 'WEEK'
+            when month_steps > 0 then 'MONTH'
+            else 'UNKNOWN'
+        end as grain,
+        week_steps,
+        month_steps,
+        (select count(distinct period_date) from periods) as n_periods,
+        (select count(distinct "entity_id") from periods) as n_entities,
+        (select list(distinct "entity_id" order by "entity_id") from periods) as entities,
+        (select strftime(min(period_date), '%Y-%m-%d') from periods) as first_period,
+        (select strftime(max(period_date), '%Y-%m-%d') from periods) as last_period
+    from counts
+)
+
+select * from final

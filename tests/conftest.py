@@ -1,0 +1,65 @@
+"""Shared test helpers: the sample data, temp CSV variants, and running the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE_CSV = ROOT / "sample_data" / "mmm_sample_small.csv"
+SAMPLE_TRUTH = ROOT / "sample_data" / "mmm_sample_small_truth.json"
+SHARED_DATA = ROOT.parent / "shared" / "data"
+LATER_ARTIFACTS = (
+    "canonical_data.parquet",
+    "column_info.json",
+    "features.parquet",
+    "posterior.nc",
+    "roi_metrics.json",
+    "manifest.json",
+)
+
+
+@dataclass
+class CliRun:
+    returncode: int
+    stdout: str
+    stderr: str
+    run_dir: Path
+
+    def json(self, name: str) -> dict:
+        return json.loads((self.run_dir / name).read_text())
+
+    @property
+    def status(self) -> dict:
+        return self.json("status.json")
+
+
+def run_cli(run_dir: Path, *overrides: str, timeout: int = 600) -> CliRun:
+    """`python -m mmm_runner <overrides>` with the run directory pinned to `run_dir`."""
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "mmm_runner", f"hydra.run.dir={run_dir}", *overrides],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )
+    return CliRun(proc.returncode, proc.stdout, proc.stderr, run_dir)
+
+
+@pytest.fixture(scope="session")
+def sample_frame() -> pd.DataFrame:
+    return pd.read_csv(SAMPLE_CSV, dtype=str, keep_default_na=False)
+
+
+@pytest.fixture(scope="session")
+def truth() -> dict:
+    return json.loads(SAMPLE_TRUTH.read_text())
