@@ -6,7 +6,9 @@ plain DictConfig and the Hydra-made run directory to `mmm_runner.pipeline.run_pi
 
 from __future__ import annotations
 
+import os
 import sys
+import traceback
 from pathlib import Path
 
 import hydra
@@ -19,24 +21,52 @@ from mmm_runner.config.schema import RunConfig
 from mmm_runner.errors import MMMError
 
 ConfigStore.instance().store(name="run_schema", node=RunConfig)
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def parallel_jobs(hydra_cfg: DictConfig) -> int:
+    """How many jobs the launcher runs at once on this machine (1 for the basic launcher)."""
+    launcher = hydra_cfg.launcher
+    if "joblib" not in str(launcher.get("_target_", "")).lower():
+        return 1
+    n_jobs = int(launcher.get("n_jobs") or 1)
+    cpus = os.cpu_count() or 1
+    return cpus if n_jobs < 0 else min(n_jobs, cpus)
+
+
+def share_cores(cfg: DictConfig, jobs: int) -> None:
+    """Parallel jobs split the cores: no job's chains or BLAS threads oversubscribe them."""
+    if jobs <= 1:
+        return
+    for variable in THREAD_VARIABLES:
+        os.environ.setdefault(variable, "1")
+    if cfg.sampler.cores is None:
+        cfg.sampler.cores = max(1, (os.cpu_count() or 1) // jobs)
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")
 def main(cfg: DictConfig) -> str:
-    """Run one job; in a multirun a failed job reports ERROR and lets the sweep go on."""
+    """Run one job. In a multirun a failed job records ERROR and lets the sweep go on."""
+    hydra_cfg = HydraConfig.get()
+    share_cores(cfg, parallel_jobs(hydra_cfg))
     from mmm_runner.console import run_summary
     from mmm_runner.pipeline import run_pipeline
 
-    hydra_cfg = HydraConfig.get()
     run_dir = Path(hydra_cfg.runtime.output_dir)
+    sweeping = hydra_cfg.mode == RunMode.MULTIRUN
     try:
         result = run_pipeline(cfg, run_dir)
     except MMMError as exc:
         print(f"error: {exc}", file=sys.stderr)
         print(f"run directory: {run_dir} (status.json has the details)", file=sys.stderr)
-        if hydra_cfg.mode == RunMode.MULTIRUN:
+        if sweeping:
             return "ERROR"
         sys.exit(1)
+    except Exception:
+        if not sweeping:
+            raise
+        traceback.print_exc()
+        return "ERROR"
     print(run_summary(result))
     return result.stage
 

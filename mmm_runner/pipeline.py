@@ -7,6 +7,8 @@ errors fail fast.
 
 from __future__ import annotations
 
+import os
+import socket
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -100,7 +102,9 @@ def _run_stages(ctx: RunContext) -> RunResult:
     check_config(cfg)
     plain = to_plain(cfg)
     input_path = resolve_input_path(str(cfg.dataset.path))
-    ctx.write("run_spec.json", write_json, {**plain, "resolved_input_path": str(input_path)})
+    runtime = {"pid": os.getpid(), "host": socket.gethostname(), "run_dir": str(ctx.run_dir)}
+    spec = {**plain, "resolved_input_path": str(input_path), "runtime": runtime}
+    ctx.write("run_spec.json", write_json, spec)
 
     session = SqlSession()
     try:
@@ -126,7 +130,13 @@ def _run_stages(ctx: RunContext) -> RunResult:
 
     with ctx.timed("features"):
         features = build_features(
-            canonical, plan.target, plan.drivers, plan.controls, cfg.features, report.grain
+            canonical,
+            plan.target,
+            plan.drivers,
+            plan.controls,
+            cfg.features,
+            report.grain,
+            holdout_periods=int(cfg.dataset.holdout_periods),
         )
         ctx.write("features.parquet", write_parquet, features.to_frame())
         ctx.write("feature_metadata.json", write_json, feature_metadata(cfg, features))
@@ -161,7 +171,7 @@ def _train(ctx: RunContext, features: FeatureSet, plain: dict[str, Any]) -> Any:
 
     cfg = ctx.cfg
     with ctx.timed("build_model"):
-        model = build_model(features, cfg.model)
+        model = build_model(features.training, cfg.model)
     with ctx.timed("train"):
         fit = sample_model(model, cfg.sampler)
     with ctx.timed("write_posterior"):
@@ -182,7 +192,7 @@ def _outputs(
 
     from mmm_runner.analysis.contributions import contribution_report
     from mmm_runner.analysis.diagnostics import diagnose
-    from mmm_runner.analysis.fit_metrics import fit_metrics, fitted_table, interval_coverage
+    from mmm_runner.analysis.fit_metrics import fitted_table, split_metrics
     from mmm_runner.analysis.posterior import Draws
 
     cfg = ctx.cfg
@@ -202,7 +212,8 @@ def _outputs(
 
     with ctx.timed("contributions"):
         draws = Draws.from_idata(fit.idata, len(features.control_names))
-        report = contribution_report(draws, features, canonical, plan)
+        n_fit = features.n_fit
+        report = contribution_report(draws, features.training, canonical.iloc[:n_fit], plan)
         report.roi["converged"] = diagnostics["converged"]
         report.summary["converged"] = diagnostics["converged"]
         ctx.write("contributions.parquet", write_parquet, report.table)
@@ -210,8 +221,7 @@ def _outputs(
         ctx.write("roi_metrics.json", write_json, report.roi)
         fitted = fitted_table(draws, features, int(cfg.sampler.random_seed))
         ctx.write("fitted.parquet", write_parquet, fitted)
-        metrics = fit_metrics(fitted["actual"].to_numpy(), fitted["predicted_mean"].to_numpy())
-        metrics["interval_coverage_94"] = interval_coverage(fitted)
+        metrics = split_metrics(fitted)
         ctx.write("fit_metrics.json", write_json, metrics)
 
     ctx.write(

@@ -24,9 +24,10 @@ def posterior_predictive(draws: Draws, features: FeatureSet, seed: int) -> np.nd
 
 
 def fitted_table(draws: Draws, features: FeatureSet, seed: int) -> pd.DataFrame:
-    """Per period: actual, predicted mean (of the fitted level) and predictive interval."""
+    """Per period: actual, predicted mean (of the fitted level), 94% predictive HDI, split."""
     level = np.expm1(draws.mu(features) + features.target_offset)
     lower, upper = hdi(posterior_predictive(draws, features, seed), HDI_PROB)
+    n = len(features.target)
     return pd.DataFrame(
         {
             "period_start": features.periods,
@@ -34,6 +35,7 @@ def fitted_table(draws: Draws, features: FeatureSet, seed: int) -> pd.DataFrame:
             "predicted_mean": level.mean(axis=0),
             "predicted_lower": lower,
             "predicted_upper": upper,
+            "split": np.where(np.arange(n) < features.n_fit, "train", "holdout"),
         }
     )
 
@@ -57,7 +59,30 @@ def fit_metrics(actual: np.ndarray, predicted: np.ndarray) -> dict[str, Any]:
 
 
 def interval_coverage(table: pd.DataFrame) -> float:
+    """Share of periods whose actual lies inside the 94% predictive interval."""
     inside = (table["actual"] >= table["predicted_lower"]) & (
         table["actual"] <= table["predicted_upper"]
     )
     return float(inside.mean())
+
+
+def split_metrics(table: pd.DataFrame) -> dict[str, Any]:
+    """fit_metrics.json: in-sample metrics at the top, out-of-sample under `holdout`."""
+
+    def metrics(rows: pd.DataFrame) -> dict[str, Any]:
+        out = fit_metrics(rows["actual"].to_numpy(), rows["predicted_mean"].to_numpy())
+        return {**out, "interval_coverage_94": interval_coverage(rows)}
+
+    train = table[table["split"] == "train"]
+    holdout = table[table["split"] == "holdout"]
+    report = metrics(train)
+    report["holdout"] = (
+        {
+            **metrics(holdout),
+            "first_period": str(holdout["period_start"].iloc[0])[:10],
+            "last_period": str(holdout["period_start"].iloc[-1])[:10],
+        }
+        if len(holdout)
+        else None
+    )
+    return report

@@ -12,6 +12,7 @@ def check_config(cfg: Any) -> None:
     """Raise ConfigError for the first out-of-range setting."""
     sampler, features = cfg.sampler, cfg.features
     rules = [
+        ("dataset.holdout_periods", cfg.dataset.holdout_periods >= 0, "must be >= 0"),
         ("sampler.draws", sampler.draws >= 1, "must be >= 1"),
         ("sampler.tune", sampler.tune >= 0, "must be >= 0"),
         ("sampler.chains", sampler.chains >= 1, "must be >= 1"),

@@ -54,6 +54,7 @@ class DatasetConfig:
     drivers: list[str] = field(default_factory=list)  # empty: every act_* column
     controls: list[str] = field(default_factory=list)  # empty: every ctrl_* column
     date_format: str = "%Y-%m-%d"
+    holdout_periods: int = 0  # the last N periods are kept out of the fit and forecast
 
 
 @dataclass

@@ -216,7 +216,8 @@ def validate(
     params = {
         "date_format": dataset_cfg.date_format,
         "grain": step_grain,
-        "min_periods": 2 * parameter_count(len(plan.drivers), len(plan.controls), features_cfg),
+        "min_periods": 2 * parameter_count(len(plan.drivers), len(plan.controls), features_cfg)
+        + int(dataset_cfg.holdout_periods),
         "model_columns": plan.model_columns,
     }
     for name in CHECK_ORDER:

@@ -6,7 +6,7 @@ both use it, so the bundled sample's truth is defined by exactly the code that f
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -37,9 +37,26 @@ class FeatureSet:
     target_log_centered: np.ndarray  # (T,) log1p(target) - m
     target_offset: float  # m = mean of log1p(target)
     target_log_std: float
+    n_fit: int  # rows the model is fitted on; rows after it are the holdout
     scalers: dict[str, Standardizer] = field(default_factory=dict)
     decays: dict[str, float] = field(default_factory=dict)
     blocks: dict[str, list[str]] = field(default_factory=dict)
+
+    def head(self, n: int) -> FeatureSet:
+        """The first n periods (the training window) with the same scalers and offset."""
+        return replace(
+            self,
+            periods=self.periods[:n],
+            x_channels=self.x_channels[:n],
+            x_controls=self.x_controls[:n],
+            target=self.target[:n],
+            target_log_centered=self.target_log_centered[:n],
+            n_fit=min(n, self.n_fit),
+        )
+
+    @property
+    def training(self) -> FeatureSet:
+        return self.head(self.n_fit)
 
     def to_frame(self) -> pd.DataFrame:
         """features.parquet: one row per period, the standardized columns by block."""
@@ -49,6 +66,7 @@ class FeatureSet:
         for j, name in enumerate(self.control_names):
             frame[name] = self.x_controls[:, j]
         frame["target_log_centered"] = self.target_log_centered
+        frame["split"] = np.where(np.arange(len(frame)) < self.n_fit, "train", "holdout")
         return frame
 
     def scaler_dict(self) -> dict[str, Any]:
@@ -58,6 +76,7 @@ class FeatureSet:
             "channels_at_zero": dict(
                 zip(self.channel_names, map(float, self.channels_at_zero), strict=True)
             ),
+            "fitted_on_periods": self.n_fit,
             "target": {
                 "transform": "log1p",
                 "mean": self.target_offset,
@@ -79,12 +98,18 @@ def channel_decays(drivers: list[str], adstock_cfg: Any) -> dict[str, float]:
     return {c: float(per_channel.get(c, adstock_cfg.decay_default)) for c in drivers}
 
 
-def transform_channel(x: np.ndarray, decay: float, features_cfg: Any) -> np.ndarray:
-    """Adstock, then (optionally) Hill saturation: the media response before z-scoring."""
+def transform_channel(
+    x: np.ndarray, decay: float, features_cfg: Any, n_fit: int | None = None
+) -> np.ndarray:
+    """Adstock, then (optionally) Hill saturation: the media response before z-scoring.
+
+    Adstock is causal; the Hill peak is taken over the first `n_fit` periods only.
+    """
     out = geometric_adstock(x, decay, int(features_cfg.adstock.max_lag))
     sat = features_cfg.saturation
     if sat.enabled:
-        out = hill_saturation(out, float(sat.K), float(sat.S))
+        peak = float(out[:n_fit].max(initial=0.0))
+        out = hill_saturation(out, float(sat.K), float(sat.S), peak=peak)
     return out
 
 
@@ -95,20 +120,31 @@ def build_features(
     controls: list[str],
     features_cfg: Any,
     grain: str,
+    holdout_periods: int = 0,
 ) -> FeatureSet:
-    """Build the channel and control blocks of SPEC §1.3 from a brand-time frame."""
+    """Build the channel and control blocks of SPEC §1.3 from a brand-time frame.
+
+    Every fitted quantity (scalers, Hill peak, target offset) uses the training window only, so
+    the last `holdout_periods` periods stay unseen until they are forecast.
+    """
     frame = frame.sort_values("period_start").reset_index(drop=True)
     n = len(frame)
+    n_fit = n - int(holdout_periods)
+    if not 0 < n_fit <= n:
+        raise ConfigError(
+            f"dataset.holdout_periods: {holdout_periods} leaves no periods to fit ({n} in data)"
+        )
     decays = channel_decays(drivers, features_cfg.adstock)
     scalers: dict[str, Standardizer] = {}
 
     def standardize(name: str, values: np.ndarray) -> np.ndarray:
-        scalers[name] = Standardizer.fit(values)
+        scalers[name] = Standardizer.fit(values[:n_fit])
         return scalers[name].transform(values)
 
     channel_cols, zero_points = [], []
     for name in drivers:
-        transformed = transform_channel(frame[name].to_numpy(float), decays[name], features_cfg)
+        values = frame[name].to_numpy(float)
+        transformed = transform_channel(values, decays[name], features_cfg, n_fit)
         channel_cols.append(standardize(name, transformed))
         zero_points.append(float(scalers[name].transform(0.0)))
 
@@ -127,7 +163,7 @@ def build_features(
 
     target = frame[target_col].to_numpy(float)
     log_target = np.log1p(target)
-    offset = float(log_target.mean())
+    offset = float(log_target[:n_fit].mean())
     return FeatureSet(
         periods=frame["period_start"].to_numpy(),
         channel_names=list(drivers),
@@ -138,7 +174,8 @@ def build_features(
         target=target,
         target_log_centered=log_target - offset,
         target_offset=offset,
-        target_log_std=float(log_target.std()),
+        target_log_std=float(log_target[:n_fit].std()),
+        n_fit=n_fit,
         scalers=scalers,
         decays=decays,
         blocks={

@@ -24,16 +24,19 @@ def geometric_adstock(x: np.ndarray, decay: float, max_lag: int) -> np.ndarray:
     return np.convolve(x, weights)[: len(x)]
 
 
-def hill_saturation(x: np.ndarray, half_saturation: float, slope: float) -> np.ndarray:
+def hill_saturation(
+    x: np.ndarray, half_saturation: float, slope: float, peak: float | None = None
+) -> np.ndarray:
     """Hill curve `x^S / (K^S + x^S)` on the series divided by its maximum.
 
     Scaling by the peak makes `K` the half-saturation point as a share of the peak, so one K
-    is meaningful across channels measured in impressions, GRPs or dollars.
+    is meaningful across channels measured in impressions, GRPs or dollars. `peak` defaults to
+    the series' maximum; pass the training window's maximum to keep a holdout unseen.
     """
     if half_saturation <= 0 or slope <= 0:
         raise ValueError(f"Hill K and S must be > 0, got K={half_saturation}, S={slope}")
     x = np.asarray(x, dtype=float)
-    peak = x.max(initial=0.0)
+    peak = x.max(initial=0.0) if peak is None else peak
     if peak <= 0:
         return np.zeros_like(x)
     scaled = np.clip(x / peak, 0.0, None) ** slope

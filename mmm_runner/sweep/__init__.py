@@ -1,0 +1,1 @@
+"""Sweeps: rank a folder of runs by ELPD-LOO into a leaderboard."""
