@@ -15,12 +15,14 @@ import hydra
 from hydra.core.config_store import ConfigStore
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from mmm_runner.config.schema import RunConfig
 from mmm_runner.errors import MMMError
 
 ConfigStore.instance().store(name="run_schema", node=RunConfig)
+# `${pid:}` in the run-dir pattern: two runs started in the same microsecond still differ.
+OmegaConf.register_new_resolver("pid", os.getpid, replace=True)
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 

@@ -27,6 +27,7 @@ from mmm_runner.errors import DataValidationError
 from mmm_runner.features.build import FeatureSet, build_features
 from mmm_runner.io.artifacts import write_json, write_parquet, write_text, write_with
 from mmm_runner.io.manifest import build_manifest, package_versions
+from mmm_runner.io.run_lock import clear_previous_attempt, run_lock
 from mmm_runner.io.status import RunStatus
 
 
@@ -84,17 +85,33 @@ def validation_error(report: ValidationReport) -> DataValidationError:
     return DataValidationError("\n".join(lines))
 
 
+# Everything a run writes; a rerun in the same directory clears these first (and nothing else).
+RUN_ARTIFACTS = (
+    "status.json", "run_spec.json", "compiled_sql", "validation_summary.json",
+    "canonical_data.parquet", "column_info.json", "features.parquet", "feature_metadata.json",
+    "feature_scaler.json", "posterior.nc", "posterior_summary.json", "model_metadata.json",
+    "diagnostics.json", "contributions.parquet", "contribution_summary.json", "roi_metrics.json",
+    "fitted.parquet", "fit_metrics.json", "manifest.json",
+)  # fmt: skip
+
+
 def run_pipeline(cfg: Any, run_dir: Path, echo: Callable[[str], None] = print) -> RunResult:
-    """Run every stage; on any failure status.json says ERROR (with traceback) and it re-raises."""
+    """Run every stage; on any failure status.json says ERROR (with traceback) and it re-raises.
+
+    The directory is locked for the run; artifacts of an earlier attempt there are removed
+    first, so what the directory holds always belongs to one run.
+    """
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    ctx = RunContext(cfg=cfg, run_dir=run_dir, status=RunStatus(run_dir), echo=echo)
-    ctx.status.advance("CREATED", "run directory created")
-    try:
-        return _run_stages(ctx)
-    except BaseException as exc:
-        ctx.status.fail(exc)
-        raise
+    with run_lock(run_dir):
+        clear_previous_attempt(run_dir, RUN_ARTIFACTS)
+        ctx = RunContext(cfg=cfg, run_dir=run_dir, status=RunStatus(run_dir), echo=echo)
+        ctx.status.advance("CREATED", "run directory created")
+        try:
+            return _run_stages(ctx)
+        except BaseException as exc:
+            ctx.status.fail(exc)
+            raise
 
 
 def _run_stages(ctx: RunContext) -> RunResult:

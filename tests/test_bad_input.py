@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import LATER_ARTIFACTS, run_cli
 
-Mutation = Callable[[pd.DataFrame], pd.DataFrame | str]
+Mutation = Callable[[pd.DataFrame], pd.DataFrame | str | bytes]
 
 
 def drop(column: str) -> Mutation:
@@ -63,6 +63,46 @@ def mixed_grain(df: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([weekly, *monthly], ignore_index=True)
 
 
+def rename_header(old: str, new: str) -> Mutation:
+    """Edit the header line as text (pandas cannot hold duplicate names)."""
+
+    def mutate(df: pd.DataFrame) -> str:
+        header, body = df.to_csv(index=False).split("\n", 1)
+        names = header.split(",")
+        names[names.index(old)] = new
+        return ",".join(names) + "\n" + body
+
+    return mutate
+
+
+def shift_one_date(df: pd.DataFrame) -> pd.DataFrame:
+    """One entity's period moved by 3 days: irregular spacing."""
+    df = df.copy()
+    df.loc[10, "period_start"] = "2022-03-17"
+    return df
+
+
+def to_bytes(data: bytes) -> Mutation:
+    return lambda df: data
+
+
+def hostile_constant_driver(df: pd.DataFrame) -> pd.DataFrame:
+    return df.assign(**{HOSTILE: "7"})
+
+
+HOSTILE = 'act_x"; DROP TABLE raw_input; --'
+VALUE_PROBLEMS = {
+    # value written into one cell -> words expected in the message
+    "negative": ("-5", "negative"),
+    "nan": ("nan", "NaN value"),
+    "inf": ("inf", "infinite"),
+    "text": ("n/a", "not a number"),
+    "thousands": ("1,234", "not a number"),
+    "overflow": ("1e400", "infinite or overflowing"),
+    "blank": ("", "missing value"),
+}
+VALUE_COLUMNS = ("sales", "act_tv", "spend_tv", "ctrl_price")
+
 CASES: dict[str, tuple[Mutation, str, list[str]]] = {
     # name: (mutation, column named in the message, words the message must contain)
     "missing_entity_id": (drop("entity_id"), "entity_id", ["required column missing"]),
@@ -99,13 +139,53 @@ CASES: dict[str, tuple[Mutation, str, list[str]]] = {
         "",
         ["semicolon-delimited"],
     ),
+    "missing_control": (drop("ctrl_price"), "ctrl_price", ["required column missing"]),
+    "missing_digital": (drop("act_digital"), "act_digital", ["required column missing"]),
+    "missing_tv": (drop("act_tv"), "act_tv", ["required column missing"]),
+    "compact_date": (set_cell(3, "period_start", "20220103"), "period_start", ["not a valid date"]),
+    "month_13": (set_cell(3, "period_start", "2022-13-01"), "period_start", ["not a valid date"]),
+    "blank_date": (set_cell(4, "period_start", ""), "period_start", ["missing value"]),
+    "blank_entity": (set_cell(4, "entity_id", ""), "entity_id", ["missing value"]),
+    "irregular_spacing": (shift_one_date, "period_start", ["irregular spacing"]),
+    "single_period": (first_periods(1), "period_start", ["only 1 periods"]),
+    "constant_target": (set_column("sales", "1000"), "sales", ["constant"]),
+    "duplicate_column": (rename_header("act_radio", "act_tv"), "act_tv", ["duplicate column"]),
+    "duplicate_column_case": (
+        rename_header("act_radio", "ACT_TV"),
+        "act_tv",
+        ["duplicate column", "case-insensitive"],
+    ),
+    "binary_file": (to_bytes(b"PK\x03\x04\x00\x00binary\x00\xff"), "", ["binary"]),
+    "non_utf8": (
+        lambda df: df.to_csv(index=False).encode().replace(b"store_east", b"store_\xff", 1),
+        "",
+        ["not UTF-8"],
+    ),
+    "hostile_name_constant": (hostile_constant_driver, HOSTILE, ["constant"]),
 }
+for _problem, (_value, _words) in VALUE_PROBLEMS.items():
+    for _column in VALUE_COLUMNS:
+        if _problem == "negative" and _column == "ctrl_price":
+            continue  # controls may be negative (e.g. a centred index)
+        if _problem == "negative":
+            _words = {"sales": "negative target", "act_tv": "negative activity"}.get(
+                _column, "negative spend"
+            )
+        CASES[f"{_problem}_{_column}"] = (set_cell(12, _column, _value), _column, [_words])
+
+EXTRA_OVERRIDES = {
+    "hostile_name_constant": ["dataset.drivers=[]", "dataset.controls=[]"],
+    "configured_driver_absent": ["dataset.drivers=[act_tv,act_nope]"],
+}
+CASES["configured_driver_absent"] = (lambda df: df, "act_nope", ["required column missing"])
 
 
 def write_case(tmp_path: Path, frame: pd.DataFrame, mutation: Mutation) -> Path:
     result = mutation(frame.copy())
     path = tmp_path / "input.csv"
-    if isinstance(result, str):
+    if isinstance(result, bytes):
+        path.write_bytes(result)
+    elif isinstance(result, str):
         path.write_text(result)
     else:
         result.to_csv(path, index=False)
@@ -116,7 +196,7 @@ def write_case(tmp_path: Path, frame: pd.DataFrame, mutation: Mutation) -> Path:
 def test_bad_input_fails_cleanly(case: str, tmp_path: Path, sample_frame: pd.DataFrame) -> None:
     mutation, column, words = CASES[case]
     path = write_case(tmp_path, sample_frame, mutation)
-    run = run_cli(tmp_path / "run", f"dataset.path={path}")
+    run = run_cli(tmp_path / "run", f"dataset.path={path}", *EXTRA_OVERRIDES.get(case, []))
 
     assert run.returncode != 0
     first_line = next(line for line in run.stderr.splitlines() if line.startswith("error:"))

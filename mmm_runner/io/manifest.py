@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from mmm_runner.io.artifacts import sha256_file
+from mmm_runner.io.run_lock import LOCK_NAME
 
 PACKAGES = (
     "mmm_runner",
@@ -24,6 +25,8 @@ PACKAGES = (
     "omegaconf",
 )
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+# Files that change after the manifest is written (or vanish at the end of the run).
+UNLISTED = ("manifest.json", "status.json", LOCK_NAME)
 
 
 def package_versions() -> dict[str, str | None]:
@@ -67,7 +70,7 @@ def build_manifest(run_dir: Path, plain_config: dict[str, Any], input_path: Path
     artifacts = []
     for path in sorted(p for p in run_dir.rglob("*") if p.is_file()):
         rel = path.relative_to(run_dir).as_posix()
-        if rel in ("manifest.json", "status.json") or path.suffix in (".tmp", ".log"):
+        if rel in UNLISTED or path.suffix in (".tmp", ".log"):
             continue
         artifacts.append({"path": rel, "bytes": path.stat().st_size, "sha256": sha256_file(path)})
     return {

@@ -1,0 +1,78 @@
+"""One live run per directory: an exclusive lock file, and cleanup of a previous attempt.
+
+Run directories are unique per process (Hydra's dir pattern includes the pid), so the lock only
+matters when a user points two runs at the same `hydra.run.dir`: the second fails clearly
+instead of interleaving files with the first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+from mmm_runner.errors import MMMError
+
+LOCK_NAME = ".run.lock"
+
+
+class RunDirectoryInUse(MMMError):
+    """Another live process is running in this directory."""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@contextlib.contextmanager
+def run_lock(run_dir: Path) -> Iterator[None]:
+    """Hold `run_dir/.run.lock` (our pid) for the run; a stale lock of a dead process is taken."""
+    lock = Path(run_dir) / LOCK_NAME
+    for _ in range(2):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            break
+        except FileExistsError:
+            try:
+                owner = int(lock.read_text().strip() or 0)
+            except (OSError, ValueError):
+                owner = 0
+            if owner and owner != os.getpid() and _alive(owner):
+                raise RunDirectoryInUse(
+                    f"{run_dir}: run directory is in use by running process {owner}"
+                ) from None
+            lock.unlink(missing_ok=True)
+    else:
+        raise RunDirectoryInUse(f"{run_dir}: could not take the run lock {lock}")
+    with os.fdopen(fd, "w") as handle:
+        handle.write(str(os.getpid()))
+    try:
+        yield
+    finally:
+        lock.unlink(missing_ok=True)
+
+
+def clear_previous_attempt(run_dir: Path, artifacts: Iterable[str]) -> list[str]:
+    """Remove artifacts a previous (killed or failed) run left here; user files are untouched."""
+    removed = []
+    for name in artifacts:
+        path = Path(run_dir) / name
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+        else:
+            continue
+        removed.append(name)
+    for temp in Path(run_dir).glob(".*.tmp"):
+        temp.unlink(missing_ok=True)
+        removed.append(temp.name)
+    return removed

@@ -1,0 +1,153 @@
+"""Killed runs, concurrent runs, launchers and row order: nothing lost, nothing half-written."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mmm_runner.io.run_lock import RunDirectoryInUse, run_lock
+from mmm_runner.io.status import STAGES
+from mmm_runner.sweep.leaderboard import RunRecord, rank
+from tests.conftest import ROOT, SAMPLE_CSV, run_cli
+
+SMALL = ("sampler=fast", "sampler.draws=150", "sampler.tune=150")
+
+
+def cli(*args: str, cwd: Path = ROOT) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "mmm_runner", *args],
+        cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        start_new_session=True, env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )  # fmt: skip
+
+
+def assert_no_partial_files(run_dir: Path) -> None:
+    """Every artifact present parses completely; no temp file is left behind."""
+    assert not list(run_dir.rglob("*.tmp"))
+    for path in run_dir.rglob("*.json"):
+        json.loads(path.read_text())
+    for path in run_dir.rglob("*.parquet"):
+        pd.read_parquet(path)
+
+
+@pytest.mark.slow
+def test_sigkill_during_training_leaves_no_truncated_file_and_rerun_works(
+    tmp_path: Path,
+) -> None:
+    run_dir = tmp_path / "run"
+    proc = cli(f"hydra.run.dir={run_dir}", "sampler=default", "sampler.draws=3000")
+    deadline = time.monotonic() + 180
+    stage = None
+    while time.monotonic() < deadline and stage != "TRAINING":
+        time.sleep(0.1)
+        try:
+            stage = json.loads((run_dir / "status.json").read_text())["stage"]
+        except (OSError, ValueError, KeyError):
+            continue
+    assert stage == "TRAINING", proc.communicate()[1][-2000:]
+    time.sleep(1.0)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+
+    assert_no_partial_files(run_dir)
+    status = json.loads((run_dir / "status.json").read_text())
+    assert status["stage"] == "TRAINING"  # the last stage reached
+    assert (run_dir / "features.parquet").is_file()
+    assert not (run_dir / "posterior.nc").exists()
+
+    rerun = run_cli(run_dir, *SMALL)  # same directory: the stale lock of the dead run is taken
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    assert rerun.status["stage"] == "OUTPUTS_READY"
+    assert list(rerun.status["stages"]) == list(STAGES)  # a fresh history, not the killed one
+    assert_no_partial_files(run_dir)
+    assert not (run_dir / ".run.lock").exists()
+
+
+@pytest.mark.slow
+def test_two_runs_started_together_get_two_complete_directories(tmp_path: Path) -> None:
+    procs = [cli(*SMALL, cwd=tmp_path) for _ in range(2)]
+    for proc in procs:
+        _, err = proc.communicate(timeout=600)
+        assert proc.returncode == 0, err[-2000:]
+    run_dirs = sorted(p for p in (tmp_path / "runs").glob("*/*") if p.is_dir())
+    assert len(run_dirs) == 2
+    pids = set()
+    for run_dir in run_dirs:
+        assert json.loads((run_dir / "status.json").read_text())["stage"] == "OUTPUTS_READY"
+        pids.add(json.loads((run_dir / "run_spec.json").read_text())["runtime"]["pid"])
+        assert_no_partial_files(run_dir)
+    assert len(pids) == 2
+
+
+def test_a_live_run_directory_refuses_a_second_run(tmp_path: Path) -> None:
+    with run_lock(tmp_path):
+        child = subprocess.run(
+            [sys.executable, "-c",
+             "from mmm_runner.io.run_lock import run_lock; import sys\n"
+             f"with run_lock(__import__('pathlib').Path({str(tmp_path)!r})): pass"],
+            capture_output=True, text=True,
+        )  # fmt: skip
+        assert child.returncode != 0
+        assert "in use by running process" in child.stderr
+    (tmp_path / ".run.lock").write_text("999999")  # stale: no such process
+    with run_lock(tmp_path):
+        assert (tmp_path / ".run.lock").read_text() == str(os.getpid())
+    with pytest.raises(RunDirectoryInUse), run_lock(tmp_path):
+        (tmp_path / ".run.lock").write_text(str(os.getppid()))  # a live process owns it
+        with run_lock(tmp_path):
+            pass
+
+
+@pytest.mark.slow
+def test_same_numbers_across_launchers_and_row_order(tmp_path: Path) -> None:
+    shuffled = tmp_path / "shuffled.csv"
+    pd.read_csv(SAMPLE_CSV, dtype=str).sample(frac=1.0, random_state=7).to_csv(
+        shuffled, index=False
+    )
+    basic = run_cli(tmp_path / "basic", *SMALL)
+    assert basic.returncode == 0, basic.stderr[-2000:]
+    reordered = run_cli(tmp_path / "shuffled", *SMALL, f"dataset.path={shuffled}")
+    assert reordered.returncode == 0, reordered.stderr[-2000:]
+    expected = (tmp_path / "basic" / "roi_metrics.json").read_text()
+    assert (tmp_path / "shuffled" / "roi_metrics.json").read_text() == expected
+
+    pytest.importorskip("hydra_plugins.hydra_joblib_launcher")
+    sweep = tmp_path / "joblib"
+    proc = cli("-m", f"hydra.sweep.dir={sweep}", "hydra/launcher=joblib", *SMALL)
+    _, err = proc.communicate(timeout=600)
+    assert proc.returncode == 0, err[-2000:]
+    job = next(p for p in sweep.iterdir() if (p / "roi_metrics.json").is_file())
+    assert json.loads((job / "run_spec.json").read_text())["sampler"]["cores"] == 1
+    assert (job / "roi_metrics.json").read_text() == expected
+
+
+@pytest.mark.slow
+def test_non_convergence_is_loud(tmp_path: Path) -> None:
+    run = run_cli(tmp_path / "run", "sampler=fast", "sampler.draws=30", "sampler.tune=30")
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.json("diagnostics.json")["converged"] is False
+    assert run.json("diagnostics.json")["advice"]
+    assert run.json("roi_metrics.json")["converged"] is False
+    assert run.json("contribution_summary.json")["converged"] is False
+    assert "NOT CONVERGED" in run.stdout and "advice: Low ESS" in run.stdout
+
+
+def test_leaderboard_ranks_non_converged_runs_below_converged() -> None:
+    pointwise = np.zeros(10)
+    records = [
+        RunRecord({"run": "loose", "converged": False, "elpd_loo": 50.0}, pointwise, ("d", 10)),
+        RunRecord({"run": "solid", "converged": True, "elpd_loo": 10.0}, pointwise, ("d", 10)),
+        RunRecord({"run": "broken", "status": "ERROR", "error": "boom"}),
+    ]
+    table = rank(records)
+    assert list(table["run"]) == ["solid", "loose", "broken"]
+    assert list(table["rank"][:2]) == [1, 2] and pd.isna(table["rank"][2])
