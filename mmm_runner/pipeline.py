@@ -29,6 +29,7 @@ from mmm_runner.io.artifacts import write_json, write_parquet, write_text, write
 from mmm_runner.io.manifest import build_manifest, package_versions
 from mmm_runner.io.run_lock import clear_previous_attempt, run_lock
 from mmm_runner.io.status import RunStatus
+from mmm_runner.model.caches import configure_caches
 
 
 @dataclass
@@ -52,6 +53,8 @@ class RunContext:
     timings: dict[str, float] = field(default_factory=dict)
     written: list[str] = field(default_factory=list)
     compiled_written: int = 0
+    caches: dict[str, str] = field(default_factory=dict)
+    fit_details: dict[str, Any] = field(default_factory=dict)
 
     def write(self, name: str, writer: Callable[[Path, Any], Path], payload: Any) -> None:
         writer(self.run_dir / name, payload)
@@ -117,6 +120,7 @@ def run_pipeline(cfg: Any, run_dir: Path, echo: Callable[[str], None] = print) -
 def _run_stages(ctx: RunContext) -> RunResult:
     cfg = ctx.cfg
     check_config(cfg)
+    ctx.caches = configure_caches(cfg.sampler.cache_dir)
     plain = to_plain(cfg)
     input_path = resolve_input_path(str(cfg.dataset.path))
     runtime = {"pid": os.getpid(), "host": socket.gethostname(), "run_dir": str(ctx.run_dir)}
@@ -183,19 +187,17 @@ def feature_metadata(cfg: Any, features: FeatureSet) -> dict[str, Any]:
 
 
 def _train(ctx: RunContext, features: FeatureSet, plain: dict[str, Any]) -> Any:
-    from mmm_runner.model.fit import sample_model
-    from mmm_runner.model.mmm import build_model
-
     cfg = ctx.cfg
-    with ctx.timed("build_model"):
-        model = build_model(features.training, cfg.model)
+    with ctx.timed("import_backend"):
+        from mmm_runner.model.backends import fit as fit_backend
     with ctx.timed("train"):
-        fit = sample_model(model, cfg.sampler)
+        fit = fit_backend(features.training, cfg.model, cfg.sampler)
     with ctx.timed("write_posterior"):
         ctx.write(
             "posterior.nc", write_with, lambda p: fit.idata.to_netcdf(str(p), engine="h5netcdf")
         )
     ctx.timings["sampling"] = round(fit.sampling_seconds, 4)
+    ctx.fit_details = {**fit.details, "caches": ctx.caches}
     return fit
 
 
@@ -250,6 +252,7 @@ def _outputs(
             "priors": to_plain(cfg)["model"],
             "sampler": to_plain(cfg)["sampler"],
             "backend": fit.backend,
+            "backend_details": ctx.fit_details,
             "random_seed": int(cfg.sampler.random_seed),
             "versions": package_versions(),
             "timings_seconds": ctx.timings,

@@ -44,7 +44,8 @@ def test_sigkill_during_training_leaves_no_truncated_file_and_rerun_works(
     tmp_path: Path,
 ) -> None:
     run_dir = tmp_path / "run"
-    proc = cli(f"hydra.run.dir={run_dir}", "sampler=default", "sampler.draws=3000")
+    # PyMC's sampler: nutpie would finish training before the kill lands.
+    proc = cli(f"hydra.run.dir={run_dir}", "sampler=default", "sampler.backend=pymc")
     deadline = time.monotonic() + 180
     stage = None
     while time.monotonic() < deadline and stage != "TRAINING":

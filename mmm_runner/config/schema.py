@@ -42,7 +42,9 @@ class Likelihood(StrEnum):
 
 
 class Backend(StrEnum):
+    nutpie = "nutpie"
     pymc = "pymc"
+    numpyro = "numpyro"
 
 
 @dataclass
@@ -98,8 +100,9 @@ class SamplerConfig:
     chains: int = 2
     target_accept: float = 0.9
     random_seed: int = 42
-    backend: Backend = Backend.pymc
+    backend: Backend = Backend.nutpie
     cores: int | None = None  # None: one process per chain up to the machine's cores
+    cache_dir: str | None = None  # compile caches; None: $MMM_RUNNER_CACHE_DIR or ~/.cache
 
 
 @dataclass
