@@ -93,7 +93,8 @@ RUN_ARTIFACTS = (
     "status.json", "run_spec.json", "compiled_sql", "validation_summary.json",
     "canonical_data.parquet", "column_info.json", "features.parquet", "feature_metadata.json",
     "feature_scaler.json", "posterior.nc", "posterior_summary.json", "model_metadata.json",
-    "diagnostics.json", "contributions.parquet", "contribution_summary.json", "roi_metrics.json",
+    "diagnostics.json", "loo.json", "contributions.parquet", "contribution_summary.json",
+    "roi_metrics.json",
     "fitted.parquet", "fit_metrics.json", "manifest.json",
 )  # fmt: skip
 
@@ -210,7 +211,7 @@ def _outputs(
     import arviz as az
 
     from mmm_runner.analysis.contributions import contribution_report
-    from mmm_runner.analysis.diagnostics import diagnose
+    from mmm_runner.analysis.diagnostics import diagnose, loo_report
     from mmm_runner.analysis.fit_metrics import fitted_table, split_metrics
     from mmm_runner.analysis.posterior import Draws
 
@@ -228,6 +229,7 @@ def _outputs(
         )
         diagnostics = diagnose(fit.idata, var_names)
         ctx.write("diagnostics.json", write_json, diagnostics)
+        ctx.write("loo.json", write_json, loo_report(fit.idata))
 
     with ctx.timed("contributions"):
         draws = Draws.from_idata(fit.idata, len(features.control_names))

@@ -114,3 +114,13 @@ def test_same_config_and_seed_give_identical_roi(cli_run: CliRun, tmp_path: Path
     second = (tmp_path / "again" / "roi_metrics.json").read_text()
     assert first == second
     assert json.loads(first)["converged"] is True
+
+
+def test_rerun_cleanup_knows_every_artifact(cli_run: CliRun) -> None:
+    """A rerun clears RUN_ARTIFACTS only: every file a run writes must be listed there."""
+    from mmm_runner.pipeline import RUN_ARTIFACTS
+
+    written = {p.name for p in cli_run.run_dir.iterdir()} - {".hydra"}
+    written = {n for n in written if not n.endswith(".log")}
+    assert written <= set(RUN_ARTIFACTS), written - set(RUN_ARTIFACTS)
+    assert "loo.json" in written

@@ -17,6 +17,25 @@ ADVICE = {
 }
 
 
+def loo_report(idata: Any) -> dict[str, Any]:
+    """PSIS-LOO of the fit (arviz.loo), pointwise values included for model comparison."""
+    import warnings
+
+    import arviz as az
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # high Pareto k is reported in the numbers instead
+        loo = az.loo(idata, pointwise=True)
+    return {
+        "elpd_loo": float(loo.elpd_loo),
+        "se": float(loo.se),
+        "p_loo": float(loo.p_loo),
+        "n_samples": int(loo.n_samples),
+        "pareto_k": np.asarray(loo.pareto_k).ravel().tolist(),
+        "loo_i": np.asarray(loo.loo_i).ravel().tolist(),
+    }
+
+
 def diagnose(idata: Any, var_names: list[str]) -> dict[str, Any]:
     """Max R-hat, min bulk/tail ESS, divergences, E-BFMI per chain, and a converged verdict."""
     import arviz as az

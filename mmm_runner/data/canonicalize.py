@@ -10,8 +10,13 @@ from mmm_runner.data.sql import SqlSession, load_sql
 
 def canonicalize(session: SqlSession, plan: ColumnPlan) -> pd.DataFrame:
     """One row per period: target, drivers and spend summed over entities, controls averaged."""
-    session.create_table(load_sql("marts/brand_period_values.sql"))
-    session.create_table(load_sql("marts/canonical_data.sql"))
+    session.create_table(load_sql("staging/stg_typed.sql"), {"used_columns": plan.used_columns})
+    averaged = list(plan.controls)
+    summed = [c for c in plan.used_columns if c not in averaged]
+    session.create_table(
+        load_sql("marts/canonical_data.sql"),
+        {"summed_columns": summed, "averaged_columns": averaged},
+    )
     frame = session.table("canonical_data")
     frame["period_start"] = pd.to_datetime(frame["period_start"])
     ordered = ["period_start", *plan.used_columns]

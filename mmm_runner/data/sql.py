@@ -105,6 +105,18 @@ class SqlSession:
         self._log(sql, statement, bound)
         self.con.execute(statement, bound)
 
+    def create_view(self, sql: SqlFile) -> None:
+        """The file's SELECT as a view: computed by each reader, never held in memory.
+
+        Views cannot hold bound parameters, so a view file takes none: values it needs come
+        from small tables made with bound parameters (e.g. stg_column_roles).
+        """
+        if sql.param_names:
+            raise ValueError(f"{sql.relative_path}: a view cannot take parameters")
+        statement = f'CREATE OR REPLACE VIEW "{sql.name}" AS\n{sql.text}'
+        self._log(sql, statement, {})
+        self.con.execute(statement)
+
     def query(self, sql: SqlFile, params: dict[str, Any] | None = None) -> pd.DataFrame:
         """Run the file's SELECT and return its rows."""
         bound = self._bind(sql, params or {})

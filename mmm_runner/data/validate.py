@@ -199,11 +199,17 @@ def validate(
         report.summary = build_summary(source, report, {}, [])
         return report
 
-    session.create_table(load_sql("staging/stg_rows.sql"), {"date_format": dataset_cfg.date_format})
     session.create_table(
-        load_sql("staging/stg_observations.sql"),
+        load_sql("staging/stg_periods.sql"), {"date_format": dataset_cfg.date_format}
+    )
+    session.create_view(load_sql("staging/stg_rows.sql"))
+    session.create_table(
+        load_sql("staging/stg_column_roles.sql"),
         {"used_columns": plan.used_columns, "target_col": plan.target},
     )
+    session.create_view(load_sql("staging/stg_observations.sql"))
+    session.create_table(load_sql("validation/value_problems.sql"))
+    session.create_table(load_sql("validation/column_profile.sql"))
     axis = session.query(load_sql("validation/detect_grain.sql")).to_dict("records")[0]
     configured = value_of(dataset_cfg.grain)
     grain, grain_failure = resolve_grain(axis["grain"], configured, source.label)
@@ -226,7 +232,7 @@ def validate(
         checks.append(result_from_rows(source.label, sql.meta, [_clean(r) for r in rows]))
         if name == "check_duplicate_rows" and grain_failure:
             checks.append(grain_failure)
-    profile = session.query(load_sql("validation/column_profile.sql")).to_dict("records")
+    profile = session.table("column_profile").to_dict("records")
     report.summary = build_summary(source, report, axis, profile, params["min_periods"])
     return report
 

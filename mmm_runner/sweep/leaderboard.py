@@ -94,29 +94,30 @@ def read_run(run_dir: Path, root: Path) -> RunRecord:
     record = RunRecord(row)
     posterior = run_dir / "posterior.nc"
     if row["status"] == "OUTPUTS_READY" and posterior.is_file():
-        _add_loo(record, posterior, run_dir)
+        _add_loo(record, _read_json(run_dir / "loo.json") or _loo_from(posterior), run_dir)
     return record
 
 
-def _add_loo(record: RunRecord, posterior: Path, run_dir: Path) -> None:
-    import warnings
-
+def _loo_from(posterior: Path) -> dict[str, Any]:
+    """LOO for runs made before loo.json existed: recomputed from posterior.nc."""
     import arviz as az
 
-    idata = az.from_netcdf(posterior)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # high Pareto k is reported in the row instead
-        loo = az.loo(idata, pointwise=True)
-    pareto_k = np.asarray(loo.pareto_k)
-    threshold = pareto_k_threshold(int(loo.n_samples))
+    from mmm_runner.analysis.diagnostics import loo_report
+
+    return loo_report(az.from_netcdf(posterior))
+
+
+def _add_loo(record: RunRecord, loo: dict[str, Any], run_dir: Path) -> None:
+    pareto_k = np.asarray(loo["pareto_k"])
+    threshold = pareto_k_threshold(int(loo["n_samples"]))
     record.row.update(
-        elpd_loo=float(loo.elpd_loo),
-        elpd_loo_se=float(loo.se),
-        p_loo=float(loo.p_loo),
+        elpd_loo=loo["elpd_loo"],
+        elpd_loo_se=loo["se"],
+        p_loo=loo["p_loo"],
         pareto_k_bad=int((pareto_k > threshold).sum()),
         pareto_k_threshold=threshold,
     )
-    record.pointwise_elpd = np.asarray(loo.loo_i).ravel()
+    record.pointwise_elpd = np.asarray(loo["loo_i"])
     manifest = _read_json(run_dir / "manifest.json") or {}
     record.data_key = (manifest.get("input", {}).get("sha256"), len(record.pointwise_elpd))
 

@@ -1,7 +1,7 @@
--- stg_observations: one row per (input row, used column) -- the long form every check reads.
--- Long form keeps every check and aggregation free of column names: the used columns arrive as
--- a bound list, so a hostile header is only ever data, never SQL.
--- Params: $used_columns (VARCHAR[]), $target_col
+-- stg_observations (view): one row per (input row, used column) -- the long form checks read.
+-- Long form keeps every check free of column names: the used columns come from the
+-- stg_column_roles table, so a hostile header is only ever data, never SQL. A view, so the
+-- long form streams through each check instead of being held in memory.
 with unpivoted as (
     select "_source_row", "entity_id", "period_start", "_period_date", column_name, value_text
     from stg_rows
@@ -12,26 +12,18 @@ with unpivoted as (
     )
 ),
 
-used as (
-    select * from unpivoted where list_contains($used_columns, column_name)
-),
-
 final as (
     select
-        "_source_row",
-        "entity_id",
-        "period_start",
-        "_period_date",
-        column_name,
-        case
-            when column_name = $target_col then 'target'
-            when starts_with(column_name, 'act_') then 'activity'
-            when starts_with(column_name, 'spend_') then 'spend'
-            when starts_with(column_name, 'ctrl_') then 'control'
-        end as role,
-        value_text,
-        try_cast(trim(value_text) as double) as value
-    from used
+        u."_source_row",
+        u."entity_id",
+        u."period_start",
+        u."_period_date",
+        u.column_name,
+        r.role,
+        u.value_text,
+        try_cast(trim(u.value_text) as double) as value
+    from unpivoted as u
+    join stg_column_roles as r using (column_name)
 )
 
 select * from final

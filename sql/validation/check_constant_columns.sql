@@ -3,14 +3,7 @@
 -- description: the target, each driver and each control varies (not constant, not all zero)
 -- Params: $model_columns (VARCHAR[]: target, drivers, controls)
 with profile as (
-    select
-        column_name,
-        min(value) as min_value,
-        max(value) as max_value,
-        count(value) as n_values
-    from stg_observations
-    where list_contains($model_columns, column_name) and isfinite(value)
-    group by column_name
+    select * from column_profile where list_contains($model_columns, column_name)
 ),
 
 final as (
@@ -25,7 +18,7 @@ final as (
             else 'constant: carries no information'
         end as problem
     from profile
-    where n_values > 0 and min_value = max_value
+    where n_rows > n_missing + n_non_numeric and min_value = max_value
 )
 
 select * from final order by column_name

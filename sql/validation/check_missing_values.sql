@@ -9,8 +9,8 @@ with final as (
         "period_start",
         value_text as value,
         'missing value' as problem
-    from stg_observations
-    where value_text is null or trim(value_text) = ''
+    from value_problems
+    where kind = 'missing'
 )
 
 select * from final order by column_name, line

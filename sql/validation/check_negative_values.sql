@@ -9,8 +9,8 @@ with final as (
         "period_start",
         value_text as value,
         'negative ' || role as problem
-    from stg_observations
-    where role in ('target', 'activity', 'spend') and value < 0
+    from value_problems
+    where kind = 'negative'
 )
 
 select * from final order by column_name, line

@@ -9,8 +9,8 @@ with final as (
         "period_start",
         value_text as value,
         case when isnan(value) then 'NaN value' else 'infinite or overflowing value' end as problem
-    from stg_observations
-    where isnan(value) or isinf(value)
+    from value_problems
+    where kind = 'non_finite'
 )
 
 select * from final order by column_name, line

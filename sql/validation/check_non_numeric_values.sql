@@ -9,8 +9,8 @@ with final as (
         "period_start",
         value_text as value,
         'not a number' as problem
-    from stg_observations
-    where trim(value_text) <> '' and value is null
+    from value_problems
+    where kind = 'non_numeric'
 )
 
 select * from final order by column_name, line
