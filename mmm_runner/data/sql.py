@@ -83,6 +83,7 @@ class SqlSession:
     def __post_init__(self) -> None:
         config = {"threads": self.threads} if self.threads else {}
         self.con = duckdb.connect(":memory:", config=config)
+        self.con.execute("SET enable_progress_bar = false")  # no bar on a user's stdout
 
     def _bind(self, sql: SqlFile, params: dict[str, Any]) -> dict[str, Any]:
         missing = [p for p in sql.param_names if p not in params]
