@@ -11,6 +11,15 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import settings
+
+# CI replays a fixed set of examples (a red CI must mean a regression, not a new random draw);
+# local runs keep exploring, and `HYPOTHESIS_PROFILE=deep` explores much further.
+settings.register_profile("ci", derandomize=True, deadline=None)
+settings.register_profile("deep", max_examples=2000, deadline=None)
+settings.load_profile(
+    os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "default")
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_CSV = ROOT / "sample_data" / "mmm_sample_small.csv"

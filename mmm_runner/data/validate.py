@@ -208,6 +208,7 @@ def validate(
         {"used_columns": plan.used_columns, "target_col": plan.target},
     )
     session.create_view(load_sql("staging/stg_observations.sql"))
+    session.create_table(load_sql("staging/stg_entity_periods.sql"))
     session.create_table(load_sql("validation/value_problems.sql"))
     session.create_table(load_sql("validation/column_profile.sql"))
     axis = session.query(load_sql("validation/detect_grain.sql")).to_dict("records")[0]

@@ -46,10 +46,16 @@ def require(module: str, extra: str, backend: str) -> None:
         )
 
 
-def _chains_and_cores(sampler_cfg: Any) -> tuple[int, int]:
+def nuts_settings(sampler_cfg: Any) -> dict[str, Any]:
+    """draws, tune, chains, cores and target_accept, as both nutpie and PyMC name them."""
     chains = int(sampler_cfg.chains)
-    cores = int(sampler_cfg.cores or min(chains, os.cpu_count() or 1))
-    return chains, cores
+    return {
+        "draws": int(sampler_cfg.draws),
+        "tune": int(sampler_cfg.tune),
+        "chains": chains,
+        "cores": int(sampler_cfg.cores or min(chains, os.cpu_count() or 1)),
+        "target_accept": float(sampler_cfg.target_accept),
+    }
 
 
 # ---------------------------------------------------------------- nutpie on the native density
@@ -210,15 +216,10 @@ def sample_nutpie(features: FeatureSet, model_cfg: Any, sampler_cfg: Any) -> Fit
         compiled, reused = graph_model(features, model_cfg)
         path = "pymc-graph"
     prepared = time.perf_counter()
-    chains, cores = _chains_and_cores(sampler_cfg)
     idata = nutpie.sample(
         compiled,
-        draws=int(sampler_cfg.draws),
-        tune=int(sampler_cfg.tune),
-        chains=chains,
-        cores=cores,
+        **nuts_settings(sampler_cfg),
         seed=int(sampler_cfg.random_seed),
-        target_accept=float(sampler_cfg.target_accept),
         progress_bar=False,
         save_warmup=False,
         **NUTPIE_SETTINGS,
@@ -235,7 +236,7 @@ def sample_pymc(features: FeatureSet, model_cfg: Any, sampler_cfg: Any) -> FitRe
 
 def sample_numpyro(features: FeatureSet, model_cfg: Any, sampler_cfg: Any) -> FitResult:
     require("numpyro", "jax", "numpyro")
-    chains, _ = _chains_and_cores(sampler_cfg)
+    chains = nuts_settings(sampler_cfg)["chains"]
     # One XLA host device per chain, so chains run in parallel; only effective before jax loads.
     os.environ.setdefault("XLA_FLAGS", f"--xla_force_host_platform_device_count={chains}")
     from mmm_runner.model.caches import cache_root, configure_jax_cache
@@ -251,16 +252,11 @@ def _pm_sample(
 
     from mmm_runner.model.mmm import build_model
 
-    chains, cores = _chains_and_cores(sampler_cfg)
     model = build_model(features, model_cfg)
     start = time.perf_counter()
     with model:
         idata = pm.sample(
-            draws=int(sampler_cfg.draws),
-            tune=int(sampler_cfg.tune),
-            chains=chains,
-            cores=cores,
-            target_accept=float(sampler_cfg.target_accept),
+            **nuts_settings(sampler_cfg),
             random_seed=int(sampler_cfg.random_seed),
             progressbar=False,
             compute_convergence_checks=False,

@@ -2,27 +2,8 @@
 -- severity: error
 -- description: within each entity, consecutive periods are one grain step apart (no gaps, no mixed spacing)
 -- Params: $grain ('WEEK' or 'MONTH'; anything else flags every step)
-with periods as (
-    select distinct "entity_id", "_period_date" as period_date
-    from stg_rows
-    where "_period_date" is not null
-),
-
-steps as (
-    select
-        "entity_id",
-        period_date,
-        lag(period_date) over (partition by "entity_id" order by period_date) as previous_date
-    from periods
-),
-
-measured as (
-    select
-        *,
-        date_diff('day', previous_date, period_date) as step_days,
-        date_diff('month', previous_date, period_date) as step_months
-    from steps
-    where previous_date is not null
+with measured as (
+    select * from stg_entity_periods where previous_date is not null
 ),
 
 final as (

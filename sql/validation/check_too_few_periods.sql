@@ -3,7 +3,7 @@
 -- description: at least 2 x (number of model parameters) distinct periods to fit
 -- Params: $min_periods
 with counted as (
-    select count(distinct "_period_date") as n_periods from stg_rows
+    select count(distinct period_date) as n_periods from stg_entity_periods
 ),
 
 final as (

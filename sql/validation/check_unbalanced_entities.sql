@@ -4,16 +4,15 @@
 with per_entity as (
     select
         "entity_id",
-        count(distinct "_period_date") as n_periods,
-        min("_period_date") as first_period,
-        max("_period_date") as last_period
-    from stg_rows
-    where "_period_date" is not null
+        count(*) as n_periods,
+        min(period_date) as first_period,
+        max(period_date) as last_period
+    from stg_entity_periods
     group by "entity_id"
 ),
 
 overall as (
-    select count(distinct "_period_date") as n_periods from stg_rows
+    select count(distinct period_date) as n_periods from stg_entity_periods
 ),
 
 final as (

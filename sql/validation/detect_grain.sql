@@ -1,17 +1,11 @@
 -- detect_grain: one row describing the time axis -- grain from the step between periods.
 -- WEEK: every step is 7 days; MONTH: every step is 28-31 days; MIXED: both occur.
 with periods as (
-    select distinct "entity_id", "_period_date" as period_date
-    from stg_rows
-    where "_period_date" is not null
+    select * from stg_entity_periods
 ),
 
 steps as (
-    select
-        date_diff(
-            'day', lag(period_date) over (partition by "entity_id" order by period_date), period_date
-        ) as step_days
-    from periods
+    select step_days from periods
 ),
 
 classified as (
