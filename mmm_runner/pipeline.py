@@ -54,6 +54,7 @@ class RunContext:
     written: list[str] = field(default_factory=list)
     compiled_written: int = 0
     caches: dict[str, str] = field(default_factory=dict)
+    plain: dict[str, Any] = field(default_factory=dict)  # the resolved config as plain data
     fit_details: dict[str, Any] = field(default_factory=dict)
 
     def write(self, name: str, writer: Callable[[Path, Any], Path], payload: Any) -> None:
@@ -122,7 +123,7 @@ def _run_stages(ctx: RunContext) -> RunResult:
     cfg = ctx.cfg
     check_config(cfg)
     ctx.caches = configure_caches(cfg.sampler.cache_dir)
-    plain = to_plain(cfg)
+    plain = ctx.plain = to_plain(cfg)
     input_path = resolve_input_path(str(cfg.dataset.path))
     runtime = {"pid": os.getpid(), "host": socket.gethostname(), "run_dir": str(ctx.run_dir)}
     spec = {**plain, "resolved_input_path": str(input_path), "runtime": runtime}
@@ -161,24 +162,23 @@ def _run_stages(ctx: RunContext) -> RunResult:
             holdout_periods=int(cfg.dataset.holdout_periods),
         )
         ctx.write("features.parquet", write_parquet, features.to_frame())
-        ctx.write("feature_metadata.json", write_json, feature_metadata(cfg, features))
+        ctx.write("feature_metadata.json", write_json, feature_metadata(plain, features))
         ctx.write("feature_scaler.json", write_json, features.scaler_dict())
     ctx.status.advance("FEATURES_BUILT", f"{len(features.channel_names)} channels")
 
     ctx.status.advance("TRAINING", "sampling")
-    fit = _train(ctx, features, plain)
+    fit = _train(ctx, features)
     ctx.status.advance("TRAINED", f"sampled in {fit.sampling_seconds:.1f}s")
 
     result = _outputs(ctx, fit, features, canonical, plan)
     ctx.write("manifest.json", write_json, build_manifest(ctx.run_dir, plain, input_path))
     ctx.status.advance("OUTPUTS_READY", "all artifacts written")
-    result.stage = "OUTPUTS_READY"
     return result
 
 
-def feature_metadata(cfg: Any, features: FeatureSet) -> dict[str, Any]:
+def feature_metadata(plain: dict[str, Any], features: FeatureSet) -> dict[str, Any]:
     return {
-        "config": to_plain(cfg)["features"],
+        "config": plain["features"],
         "blocks": features.blocks,
         "channel_decays": features.decays,
         "n_periods": len(features.target),
@@ -187,7 +187,7 @@ def feature_metadata(cfg: Any, features: FeatureSet) -> dict[str, Any]:
     }
 
 
-def _train(ctx: RunContext, features: FeatureSet, plain: dict[str, Any]) -> Any:
+def _train(ctx: RunContext, features: FeatureSet) -> Any:
     cfg = ctx.cfg
     with ctx.timed("import_backend"):
         from mmm_runner.model.backends import fit as fit_backend
@@ -251,8 +251,8 @@ def _outputs(
         {
             "model": "SPEC §2: log1p(y) - m ~ likelihood(intercept + X_channels @ beta "
             "+ X_controls @ gamma, sigma); beta ~ beta prior scaled by sigma_beta",
-            "priors": to_plain(cfg)["model"],
-            "sampler": to_plain(cfg)["sampler"],
+            "priors": ctx.plain["model"],
+            "sampler": ctx.plain["sampler"],
             "backend": fit.backend,
             "backend_details": ctx.fit_details,
             "random_seed": int(cfg.sampler.random_seed),

@@ -54,7 +54,10 @@ def diagnose(idata: Any, var_names: list[str]) -> dict[str, Any]:
     divergences = int(idata.sample_stats["diverging"].values.sum())
     bfmi = [float(b) for b in az.bfmi(idata)]
     reasons, advice = [], []
-    if not max_rhat < RHAT_MAX:
+    if int(idata.posterior.sizes["chain"]) < 2:
+        reasons.append("R-hat needs at least 2 chains (sampler.chains)")
+        advice.append("Run at least 2 chains: sampler.chains=2 (4 is better).")
+    elif not max_rhat < RHAT_MAX:
         reasons.append(f"max R-hat {max_rhat:.4f} >= {RHAT_MAX}")
         advice.append(ADVICE["rhat"])
     if not min(min_bulk, min_tail) > ESS_MIN:

@@ -59,8 +59,19 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"not JSON serializable: {type(value).__name__}")
 
 
+def _finite(obj: Any) -> Any:
+    """NaN and infinities become null: strict JSON that every reader accepts."""
+    if isinstance(obj, float | np.floating):
+        return float(obj) if np.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_finite(v) for v in obj]
+    return obj
+
+
 def to_json(obj: Any) -> str:
-    return json.dumps(obj, indent=2, default=_json_default, allow_nan=False) + "\n"
+    return json.dumps(_finite(obj), indent=2, default=_json_default, allow_nan=False) + "\n"
 
 
 def write_json(path: Path, obj: Any) -> Path:
