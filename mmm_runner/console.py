@@ -15,7 +15,7 @@ def run_summary(result: Any) -> str:
             "converged" if diag["converged"] else "NOT CONVERGED: " + "; ".join(diag["reasons"])
         )
         lines.append(
-            f"convergence: {verdict} (max R-hat {diag['max_rhat']:.3f}, min ESS bulk "
+            f"convergence: {verdict} (max R-hat {diag['max_rhat']:.4f}, min ESS bulk "
             f"{diag['min_ess_bulk']:.0f} / tail {diag['min_ess_tail']:.0f}, divergences "
             f"{diag['divergences']})"
         )
