@@ -127,13 +127,5 @@ class SqlSession:
     def table(self, name: str) -> pd.DataFrame:
         return self.con.execute(f'SELECT * FROM "{name}"').df()
 
-    def columns(self, name: str) -> list[str]:
-        rows = self.con.execute(
-            "SELECT column_name FROM information_schema.columns WHERE table_name = $t "
-            "ORDER BY ordinal_position",
-            {"t": name},
-        ).fetchall()
-        return [r[0] for r in rows]
-
     def close(self) -> None:
         self.con.close()
