@@ -99,7 +99,7 @@ def bench_cli() -> None:
         line(f"python -m mmm_runner {label}", f"{best:.2f} s", "< 1.5 s", best < 1.5)
 
 
-def bench_single() -> dict:
+def bench_single() -> None:
     print("\n[2] single run on the sample, end to end (process wall time)")
     mmm("sampler=fast")  # warm the caches
     warm = [mmm("sampler=fast") for _ in range(3)]
@@ -143,10 +143,9 @@ def bench_single() -> dict:
     except ImportError:
         print("  (c) PyMC-Marketing: not installed here, skipped (pip install pymc-marketing in a")
         print("      separate environment; it is not a dependency of this project)")
-    return {"ref_s": ref_s}
 
 
-def bench_sweep(ref_s: float, quick: bool) -> None:
+def bench_sweep(quick: bool) -> None:
     print("\n[3] 20-configuration feature grid: one multirun vs 20 separate reference runs")
     sweep_dir = Path(tempfile.mkdtemp(prefix="bench_sweep_"))
     grid_args = [f"{k}={','.join(v)}" for k, v in GRID.items()]
@@ -247,11 +246,10 @@ def main() -> None:
           f"Python {platform.python_version()}, {platform.machine()}")  # fmt: skip
     if "cli" not in args.skip:
         bench_cli()
-    ref_s = None
     if "single" not in args.skip:
-        ref_s = bench_single()["ref_s"]
+        bench_single()
     if "sweep" not in args.skip:
-        bench_sweep(ref_s or reference()[0].seconds, args.quick)
+        bench_sweep(args.quick)
     if "data" not in args.skip:
         bench_data(rows)
 

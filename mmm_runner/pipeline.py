@@ -55,7 +55,6 @@ class RunContext:
     compiled_written: int = 0
     caches: dict[str, str] = field(default_factory=dict)
     plain: dict[str, Any] = field(default_factory=dict)  # the resolved config as plain data
-    fit_details: dict[str, Any] = field(default_factory=dict)
 
     def write(self, name: str, writer: Callable[[Path, Any], Path], payload: Any) -> None:
         writer(self.run_dir / name, payload)
@@ -198,7 +197,6 @@ def _train(ctx: RunContext, features: FeatureSet) -> Any:
             "posterior.nc", write_with, lambda p: fit.idata.to_netcdf(str(p), engine="h5netcdf")
         )
     ctx.timings["sampling"] = round(fit.sampling_seconds, 4)
-    ctx.fit_details = {**fit.details, "caches": ctx.caches}
     return fit
 
 
@@ -208,26 +206,28 @@ POSTERIOR_VARS = ["intercept", "beta", "gamma", "sigma_beta", "sigma", "nu"]
 def _outputs(
     ctx: RunContext, fit: Any, features: FeatureSet, canonical: Any, plan: Any
 ) -> RunResult:
-    import arviz as az
-
     from mmm_runner.analysis.contributions import contribution_report
-    from mmm_runner.analysis.diagnostics import diagnose, loo_report
+    from mmm_runner.analysis.diagnostics import (
+        diagnose,
+        loo_report,
+        posterior_summary,
+        rounded_for_report,
+    )
     from mmm_runner.analysis.fit_metrics import fitted_table, split_metrics
-    from mmm_runner.analysis.posterior import Draws
+    from mmm_runner.analysis.intervals import HDI_PROB
+    from mmm_runner.model.draws import Draws
 
     cfg = ctx.cfg
     var_names = [v for v in POSTERIOR_VARS if v in fit.idata.posterior]
     with ctx.timed("diagnostics"):
-        summary = az.summary(fit.idata, var_names=var_names, hdi_prob=0.94)
+        summary = posterior_summary(fit.idata, var_names)
+        table = rounded_for_report(summary).to_dict(orient="index")
         ctx.write(
             "posterior_summary.json",
             write_json,
-            {
-                "hdi_prob": 0.94,
-                "parameters": {str(k): v for k, v in summary.to_dict(orient="index").items()},
-            },
+            {"hdi_prob": HDI_PROB, "parameters": {str(k): v for k, v in table.items()}},
         )
-        diagnostics = diagnose(fit.idata, var_names)
+        diagnostics = diagnose(fit.idata, summary)
         ctx.write("diagnostics.json", write_json, diagnostics)
         ctx.write("loo.json", write_json, loo_report(fit.idata))
 
@@ -254,7 +254,7 @@ def _outputs(
             "priors": ctx.plain["model"],
             "sampler": ctx.plain["sampler"],
             "backend": fit.backend,
-            "backend_details": ctx.fit_details,
+            "backend_details": {**fit.details, "caches": ctx.caches},
             "random_seed": int(cfg.sampler.random_seed),
             "versions": package_versions(),
             "timings_seconds": ctx.timings,

@@ -10,9 +10,9 @@ import pandas as pd
 
 from mmm_runner.analysis.decomposition import METHOD, Decomposition, decompose
 from mmm_runner.analysis.intervals import summarize
-from mmm_runner.analysis.posterior import Draws
 from mmm_runner.data.columns import ColumnPlan
 from mmm_runner.features.build import FeatureSet
+from mmm_runner.model.draws import Draws
 
 
 @dataclass

@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import pandas as pd
+
+from mmm_runner.analysis.intervals import HDI_PROB
 
 RHAT_MAX = 1.01
 ESS_MIN = 400
@@ -36,21 +39,30 @@ def loo_report(idata: Any) -> dict[str, Any]:
     }
 
 
-def diagnose(idata: Any, var_names: list[str]) -> dict[str, Any]:
-    """Max R-hat, min bulk/tail ESS, divergences, E-BFMI per chain, and a converged verdict."""
+def posterior_summary(idata: Any, var_names: list[str]) -> pd.DataFrame:
+    """arviz.summary, unrounded: the one place R-hat and ESS are computed for a run."""
     import arviz as az
 
-    posterior = idata.posterior[var_names]
-    rhat = az.rhat(posterior)
-    ess_bulk = az.ess(posterior, method="bulk")
-    ess_tail = az.ess(posterior, method="tail")
+    return az.summary(idata, var_names=var_names, hdi_prob=HDI_PROB, round_to="none")
 
-    def extreme(ds: Any, fn: Any) -> float:
-        return float(fn([fn(ds[v].values) for v in ds.data_vars]))
 
-    max_rhat = extreme(rhat, np.nanmax)
-    min_bulk = extreme(ess_bulk, np.nanmin)
-    min_tail = extreme(ess_tail, np.nanmin)
+def rounded_for_report(summary: pd.DataFrame) -> pd.DataFrame:
+    """posterior_summary.json rounding, as arviz.summary's default: ESS 0, R-hat 2, rest 3."""
+    decimals = {c: {"ess_bulk": 0, "ess_tail": 0, "r_hat": 2}.get(c, 3) for c in summary.columns}
+    return summary.round(decimals)
+
+
+def diagnose(idata: Any, summary: pd.DataFrame) -> dict[str, Any]:
+    """Max R-hat, min bulk/tail ESS, divergences, E-BFMI per chain, and a converged verdict.
+
+    `summary` is posterior_summary()'s table, so R-hat and ESS are not computed twice.
+    """
+    import arviz as az
+
+    rhat = summary["r_hat"].dropna()  # all NaN with one chain
+    max_rhat = float(rhat.max()) if len(rhat) else float("nan")
+    min_bulk = float(np.nanmin(summary["ess_bulk"]))
+    min_tail = float(np.nanmin(summary["ess_tail"]))
     divergences = int(idata.sample_stats["diverging"].values.sum())
     bfmi = [float(b) for b in az.bfmi(idata)]
     reasons, advice = [], []

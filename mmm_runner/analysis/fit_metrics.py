@@ -8,8 +8,8 @@ import numpy as np
 import pandas as pd
 
 from mmm_runner.analysis.intervals import HDI_PROB, hdi
-from mmm_runner.analysis.posterior import Draws
 from mmm_runner.features.build import FeatureSet
+from mmm_runner.model.draws import Draws
 
 
 def posterior_predictive(draws: Draws, features: FeatureSet, seed: int) -> np.ndarray:

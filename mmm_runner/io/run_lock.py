@@ -60,19 +60,13 @@ def run_lock(run_dir: Path) -> Iterator[None]:
         lock.unlink(missing_ok=True)
 
 
-def clear_previous_attempt(run_dir: Path, artifacts: Iterable[str]) -> list[str]:
+def clear_previous_attempt(run_dir: Path, artifacts: Iterable[str]) -> None:
     """Remove artifacts a previous (killed or failed) run left here; user files are untouched."""
-    removed = []
     for name in artifacts:
         path = Path(run_dir) / name
         if path.is_dir():
             shutil.rmtree(path)
-        elif path.exists():
-            path.unlink()
         else:
-            continue
-        removed.append(name)
+            path.unlink(missing_ok=True)
     for temp in Path(run_dir).glob(".*.tmp"):
         temp.unlink(missing_ok=True)
-        removed.append(temp.name)
-    return removed

@@ -25,6 +25,7 @@ import numpy as np
 from mmm_runner.config.schema import to_plain, value_of
 from mmm_runner.errors import ConfigError
 from mmm_runner.features.build import FeatureSet
+from mmm_runner.model.draws import Draws
 from mmm_runner.model.likelihood import pointwise_log_likelihood
 from mmm_runner.model.priors import prior_spec
 
@@ -285,18 +286,10 @@ def attach_log_likelihood(idata: Any, features: FeatureSet) -> None:
     import xarray as xr
 
     post = idata.posterior
-    n_chain, n_draw = post.sizes["chain"], post.sizes["draw"]
-
-    def flat(name: str) -> np.ndarray:
-        values = post[name].values
-        return values.reshape(n_chain * n_draw, *values.shape[2:])
-
-    mu = flat("intercept")[:, None] + flat("beta") @ features.x_channels.T
-    if features.control_names:
-        mu = mu + flat("gamma") @ features.x_controls.T
-    nu = flat("nu") if "nu" in post else None
+    draws = Draws.from_idata(idata, len(features.control_names))
     y = features.target_log_centered
-    loglik = pointwise_log_likelihood(mu, y, flat("sigma"), nu).reshape(n_chain, n_draw, -1)
+    loglik = pointwise_log_likelihood(draws.mu(features), y, draws.sigma, draws.nu)
+    loglik = loglik.reshape(post.sizes["chain"], post.sizes["draw"], -1)
     coords = {"chain": post["chain"].values, "draw": post["draw"].values}
     obs = xr.DataArray(loglik, dims=("chain", "draw", "period"), coords=coords)
     for group in ("log_likelihood", "observed_data"):

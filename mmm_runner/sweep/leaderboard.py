@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,6 @@ class RunRecord:
     row: dict[str, Any]
     pointwise_elpd: np.ndarray | None = None
     data_key: tuple | None = None  # runs are comparable only on the same observations
-    extra: dict[str, Any] = field(default_factory=dict)
 
 
 def find_run_dirs(root: Path) -> list[Path]:

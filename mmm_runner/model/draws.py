@@ -1,4 +1,7 @@
-"""Posterior draws as flat numpy arrays, and the linear predictor they imply."""
+"""Posterior draws as flat numpy arrays, and the linear predictor they imply.
+
+Model layer: the backends use it for the log-likelihood, analysis for decomposition and fit.
+"""
 
 from __future__ import annotations
 
