@@ -37,7 +37,7 @@ def cli_run(tmp_path_factory: pytest.TempPathFactory) -> CliRun:
 def test_every_artifact_and_status(cli_run: CliRun) -> None:
     for name in SPEC_ARTIFACTS:
         assert (cli_run.run_dir / name).is_file(), name
-    assert list((cli_run.run_dir / "compiled_sql").glob("*check_duplicate_rows.sql"))
+    assert list((cli_run.run_dir / "compiled_sql").glob("*_screen.sql"))
     status = cli_run.status
     assert status["stage"] == "OUTPUTS_READY" and status["progress"] == 1.0
     assert list(status["stages"]) == [
@@ -83,7 +83,9 @@ def test_fit_metrics_match_fitted_table(cli_run: CliRun) -> None:
 def test_manifest_checksums_match_files(cli_run: CliRun) -> None:
     manifest = cli_run.json("manifest.json")
     listed = {a["path"]: a["sha256"] for a in manifest["artifacts"]}
-    assert {"roi_metrics.json", "posterior.nc", "compiled_sql/01_raw_input_csv.sql"} <= set(listed)
+    assert {"roi_metrics.json", "posterior.nc", "compiled_sql/01_source_rows_csv.sql"} <= set(
+        listed
+    )
     for path, digest in listed.items():
         assert sha256_file(cli_run.run_dir / path) == digest, path
     assert manifest["input"]["sha256"] == sha256_file(ROOT / "sample_data/mmm_sample_small.csv")

@@ -1,4 +1,5 @@
-"""Property-based tests: transforms keep their invariants; random valid CSVs always pass."""
+"""Property-based tests: transforms keep their invariants; random valid CSVs always pass; the
+validation screen agrees with the full row-level checks on clean and damaged files."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
@@ -88,3 +90,75 @@ def test_random_valid_csv_passes_and_aggregates_exactly(panel: pd.DataFrame) -> 
     expected = grouped[["sales", "act_a", "spend_a"]].sum().join(grouped[["ctrl_c"]].mean())
     for column in expected.columns:
         np.testing.assert_allclose(canonical[column], expected[column], rtol=1e-9, atol=1e-9)
+
+
+def _damage(panel: pd.DataFrame, kind: str, row: int) -> pd.DataFrame:
+    """One kind of damage a row-level check must catch (or, for the last two, must not)."""
+    panel = panel.astype({"sales": object, "act_a": object}).reset_index(drop=True)
+    row %= len(panel)
+    weeks = sorted(panel["period_start"].unique())
+    if kind == "blank_cell":
+        panel.loc[row, "act_a"] = ""
+    elif kind == "text_cell":
+        panel.loc[row, "sales"] = "1,234"
+    elif kind == "nan_cell":
+        panel.loc[row, "act_a"] = "nan"
+    elif kind == "negative_target":
+        panel.loc[row, "sales"] = -1.0
+    elif kind == "duplicate_row":
+        panel = pd.concat([panel, panel.iloc[[row]]])
+    elif kind == "entity_gap":
+        entity = panel.loc[row, "entity_id"]
+        panel = panel[~((panel["entity_id"] == entity) & (panel["period_start"] == weeks[5]))]
+    elif kind == "shifted_date":
+        panel.loc[row, "period_start"] = (
+            pd.Timestamp(panel.loc[row, "period_start"]) + pd.Timedelta(days=1)
+        ).strftime("%Y-%m-%d")
+    elif kind == "bad_date":
+        panel.loc[row, "period_start"] = "2021-02-30"
+    elif kind == "blank_entity":  # on an entity's last week, so that it leaves no gap behind
+        last = (panel["entity_id"] == panel.loc[row, "entity_id"]) & (
+            panel["period_start"] == weeks[-1]
+        )
+        panel.loc[last, "entity_id"] = ""
+    elif kind == "late_entity":  # clean, but unbalanced: a warning, decided without row detail
+        panel = panel[~((panel["entity_id"] == "e0") & (panel["period_start"] < weeks[3]))]
+    elif kind == "monthly":  # clean: the same panel on month starts
+        months = pd.date_range("2019-01-01", periods=len(weeks), freq="MS").strftime("%Y-%m-%d")
+        panel["period_start"] = panel["period_start"].map(dict(zip(weeks, months, strict=True)))
+    elif kind == "negative_control":  # clean: controls may be negative
+        panel.loc[row, "ctrl_c"] = -abs(float(panel.loc[row, "ctrl_c"])) - 1
+    return panel
+
+
+def _comparable(summary: dict) -> dict:
+    """The summary minus the fields that say which layer decided."""
+    checks = [{k: v for k, v in c.items() if k != "decided_by"} for c in summary["checks"]]
+    screen = {k: v for k, v in summary["screen"].items() if k != "row_level_checks_run"}
+    return {**summary, "checks": checks, "screen": screen}
+
+
+DAMAGE = ["none", "blank_cell", "text_cell", "nan_cell", "negative_target", "duplicate_row",
+          "entity_gap", "shifted_date", "bad_date", "blank_entity", "late_entity",
+          "monthly", "negative_control"]  # fmt: skip
+CLEAN_DAMAGE = {"none", "late_entity", "monthly", "negative_control"}
+
+
+@pytest.mark.parametrize("kind", DAMAGE)
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(panel=valid_panels(), row=st.integers(0, 10_000))
+def test_screen_agrees_with_row_level_checks(kind: str, panel: pd.DataFrame, row: int) -> None:
+    """The screen may skip the row-level checks only when they would find nothing; with or
+    without it, every check, count, message, axis field and canonical value is the same."""
+    damaged = _damage(panel, kind, row)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "panel.csv"
+        damaged.to_csv(path, index=False, float_format="%.17g")
+        screened, canonical, _ = run_data_layer(path, drivers=[], controls=[])
+        full, full_canonical, _ = run_data_layer(path, full=True, drivers=[], controls=[])
+    assert screened.summary["screen"]["clean"] is (kind in CLEAN_DAMAGE)
+    assert screened.summary["screen"]["row_level_checks_run"] is (kind not in CLEAN_DAMAGE)
+    assert _comparable(screened.summary) == _comparable(full.summary)
+    assert bool(screened.errors) is (kind not in CLEAN_DAMAGE), screened.summary["errors"]
+    if canonical is not None:
+        pd.testing.assert_frame_equal(canonical, full_canonical, check_exact=True)

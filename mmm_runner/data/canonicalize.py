@@ -9,8 +9,10 @@ from mmm_runner.data.sql import SqlSession, load_sql
 
 
 def canonicalize(session: SqlSession, plan: ColumnPlan) -> pd.DataFrame:
-    """One row per period: target, drivers and spend summed over entities, controls averaged."""
-    session.create_table(load_sql("staging/stg_typed.sql"), {"used_columns": plan.used_columns})
+    """One row per period: target, drivers and spend summed over entities, controls averaged.
+
+    Reads stg_typed and stg_periods, which validation built from the same file.
+    """
     averaged = list(plan.controls)
     summed = [c for c in plan.used_columns if c not in averaged]
     session.create_table(

@@ -19,6 +19,7 @@ class CheckResult:
     examples: list[dict[str, Any]] = field(default_factory=list)
     columns: list[str] = field(default_factory=list)
     message: str = ""
+    decided_by: str = ""  # the SQL file whose result this is (a check's own, or the screen)
 
     @property
     def passed(self) -> bool:
@@ -42,7 +43,7 @@ def describe_row(row: dict[str, Any]) -> str:
 
 
 def result_from_rows(
-    file_label: str, meta: dict[str, str], rows: list[dict[str, Any]]
+    file_label: str, meta: dict[str, str], rows: list[dict[str, Any]], decided_by: str
 ) -> CheckResult:
     """Build a check result from the offending rows a check query returned."""
     result = CheckResult(
@@ -51,6 +52,7 @@ def result_from_rows(
         description=meta.get("description", ""),
         n_offending=len(rows),
         examples=rows[:MAX_EXAMPLES],
+        decided_by=decided_by,
     )
     if rows:
         result.columns = list(dict.fromkeys(str(r.get("column_name")) for r in rows))

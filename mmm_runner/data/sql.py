@@ -1,8 +1,9 @@
 """Load the project's SQL files and run them in DuckDB with bound parameters.
 
-Each file is one SELECT producing one table, named after the file. Values arrive as bound
-`$name` parameters, never pasted into the text; every statement that ran is kept so the run
-directory can show a reviewer exactly what executed.
+Each file is one SELECT producing one table, named after the file (the staging/source_rows_*
+files instead define the table macro that reads the input). Values arrive as bound `$name`
+parameters, never pasted into the text; every statement that ran is kept so the run directory
+can show a reviewer exactly what executed.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import pandas as pd
 
 SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
 _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
-_META = re.compile(r"^--\s*(check|severity|description):\s*(.+?)\s*$", re.MULTILINE)
+_META = re.compile(r"^--\s*(check|severity|level|description):\s*(.+?)\s*$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,9 @@ class SqlSession:
         config = {"threads": self.threads} if self.threads else {}
         self.con = duckdb.connect(":memory:", config=config)
         self.con.execute("SET enable_progress_bar = false")  # no bar on a user's stdout
+        # DuckDB 2.0 pushes TRY_CAST into read_csv as a hard cast, so one bad cell aborts the
+        # read instead of becoming NULL (duckdb/duckdb#23818, fix pending in #24167).
+        self.con.execute("SET disabled_optimizers = 'type_pushdown'")
 
     def _bind(self, sql: SqlFile, params: dict[str, Any]) -> dict[str, Any]:
         missing = [p for p in sql.param_names if p not in params]
@@ -94,7 +98,11 @@ class SqlSession:
     def _log(self, sql: SqlFile, statement: str, bound: dict[str, Any]) -> None:
         args = ", ".join(f"{k} := {sql_literal(v)}" for k, v in bound.items())
         header = f"-- source: {sql.relative_path}\n-- params: {json.dumps(bound, default=str)}\n"
-        runnable = f"PREPARE {sql.name} AS\n{statement};\nEXECUTE {sql.name}({args});\n"
+        runnable = (
+            f"PREPARE {sql.name} AS\n{statement};\nEXECUTE {sql.name}({args});\n"
+            if bound
+            else f"{statement};\n"
+        )
         self.compiled.append((sql.name, header + runnable))
 
     def create_table(
@@ -105,6 +113,13 @@ class SqlSession:
         statement = f'CREATE OR REPLACE TABLE "{table or sql.name}" AS\n{sql.text}'
         self._log(sql, statement, bound)
         self.con.execute(statement, bound)
+
+    def define_macro(self, sql: SqlFile) -> None:
+        """Run a file holding one `CREATE MACRO` (no parameters: a macro takes arguments)."""
+        if sql.param_names:
+            raise ValueError(f"{sql.relative_path}: a macro definition cannot take parameters")
+        self._log(sql, sql.text, {})
+        self.con.execute(sql.text)
 
     def create_view(self, sql: SqlFile) -> None:
         """The file's SELECT as a view: computed by each reader, never held in memory.

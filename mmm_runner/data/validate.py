@@ -2,6 +2,11 @@
 
 Every check either passes or lists its offending rows; all results go to
 validation_summary.json, and the first error becomes the one line the user sees.
+
+Two layers, so that a clean 10-million-row file costs one typed pass: the screen
+(validation/screen.sql) reads only small tables (per-column counts, distinct periods, one row
+per entity) and proves when the row-level checks cannot find anything. Only when it cannot
+is the file's text numbered and held, and every check run to list its offending rows.
 """
 
 from __future__ import annotations
@@ -27,6 +32,9 @@ from mmm_runner.data.sql import SqlSession, load_sql
 from mmm_runner.errors import DataValidationError
 
 # Run order of the SQL checks: the first failing error is the one reported on the console.
+# A check's `-- level:` header says what it reads: `row` checks read the row-level tables and,
+# when the screen is clean, are recorded as passed (decided by the screen) without running;
+# `summary` checks read small tables and always run.
 CHECK_ORDER = (
     "check_missing_keys",
     "check_unparseable_dates",
@@ -126,11 +134,14 @@ def header_checks(source: InputFile, plan: ColumnPlan) -> list[CheckResult]:
     return results
 
 
-def _load_raw(session: SqlSession, source: InputFile) -> CheckResult | None:
-    """Read the file into raw_input; a reader failure becomes a failed check."""
-    sql = load_sql(f"staging/raw_input_{source.format}.sql")
+def _load_typed(session: SqlSession, source: InputFile, plan: ColumnPlan) -> CheckResult | None:
+    """Read the file once into stg_typed; a reader failure or an empty file is a failed check."""
+    session.define_macro(load_sql(f"staging/source_rows_{source.format}.sql"))
     try:
-        session.create_table(sql, {"path": str(source.path)}, table="raw_input")
+        session.create_table(
+            load_sql("staging/stg_typed.sql"),
+            {"path": str(source.path), "used_columns": plan.used_columns},
+        )
     except duckdb.Error as exc:
         detail = str(exc).strip().splitlines()[0]
         return simple_failure(
@@ -138,7 +149,7 @@ def _load_raw(session: SqlSession, source: InputFile) -> CheckResult | None:
             "the file parses as a comma-separated CSV with a header row",
             f"{source.label}: could not be parsed as {source.format.upper()}: {detail}",
         )
-    n_rows = session.con.execute('SELECT count(*) FROM "raw_input"').fetchall()[0][0]
+    n_rows = session.con.execute('SELECT count(*) FROM "stg_typed"').fetchall()[0][0]
     if n_rows == 0:
         return simple_failure(
             "file_readable",
@@ -147,6 +158,19 @@ def _load_raw(session: SqlSession, source: InputFile) -> CheckResult | None:
             "period_start",
         )
     return None
+
+
+def _build_row_level(session: SqlSession, source: InputFile) -> dict[str, Any]:
+    """Number the file's text rows and build the long form the row-level checks read.
+
+    Returns the time axis as detect_grain.sql sees it, entity by entity.
+    """
+    session.create_table(load_sql("staging/raw_input.sql"), {"path": str(source.path)})
+    session.create_view(load_sql("staging/stg_rows.sql"))
+    session.create_view(load_sql("staging/stg_observations.sql"))
+    session.create_table(load_sql("staging/stg_entity_periods.sql"))
+    session.create_table(load_sql("validation/value_problems.sql"))
+    return session.query(load_sql("validation/detect_grain.sql")).to_dict("records")[0]
 
 
 def resolve_grain(detected: str, configured: str, label: str) -> tuple[str, CheckResult | None]:
@@ -178,9 +202,12 @@ def resolve_grain(detected: str, configured: str, label: str) -> tuple[str, Chec
 
 
 def validate(
-    session: SqlSession, path: Path, dataset_cfg: Any, features_cfg: Any
+    session: SqlSession, path: Path, dataset_cfg: Any, features_cfg: Any, *, full: bool = False
 ) -> ValidationReport:
-    """Run every check; the report carries the summary whether or not the data passed."""
+    """Run every check; the report carries the summary whether or not the data passed.
+
+    `full` runs the row-level checks even when the screen is clean (to audit the screen).
+    """
     try:
         source = inspect_input(path)
     except DataValidationError as exc:
@@ -193,7 +220,7 @@ def validate(
     plan = plan_columns(source.header, dataset_cfg)
     checks = header_checks(source, plan)
     report = ValidationReport({}, plan, None, checks)
-    if checks or (failure := _load_raw(session, source)) is not None:
+    if checks or (failure := _load_typed(session, source, plan)) is not None:
         if not checks:
             checks.append(failure)
         report.summary = build_summary(source, report, {}, [])
@@ -202,16 +229,19 @@ def validate(
     session.create_table(
         load_sql("staging/stg_periods.sql"), {"date_format": dataset_cfg.date_format}
     )
-    session.create_view(load_sql("staging/stg_rows.sql"))
     session.create_table(
         load_sql("staging/stg_column_roles.sql"),
         {"used_columns": plan.used_columns, "target_col": plan.target},
     )
-    session.create_view(load_sql("staging/stg_observations.sql"))
-    session.create_table(load_sql("staging/stg_entity_periods.sql"))
-    session.create_table(load_sql("validation/value_problems.sql"))
-    session.create_table(load_sql("validation/column_profile.sql"))
-    axis = session.query(load_sql("validation/detect_grain.sql")).to_dict("records")[0]
+    session.create_table(load_sql("staging/stg_entity_axis.sql"))
+    session.define_macro(load_sql("macros/finite_or_null.sql"))
+    session.create_table(
+        load_sql("validation/column_profile.sql"), {"used_columns": plan.used_columns}
+    )
+    screen_file = load_sql("validation/screen.sql")
+    screen = session.query(screen_file).to_dict("records")[0]
+    row_level = full or not screen["clean"]
+    axis = _build_row_level(session, source) if row_level else screen
     configured = value_of(dataset_cfg.grain)
     grain, grain_failure = resolve_grain(axis["grain"], configured, source.label)
     report.grain = grain
@@ -229,13 +259,35 @@ def validate(
     }
     for name in CHECK_ORDER:
         sql = load_sql(f"validation/{name}.sql")
-        rows = session.query(sql, params).to_dict("records")
-        checks.append(result_from_rows(source.label, sql.meta, [_clean(r) for r in rows]))
+        if sql.meta["level"] == "row" and not row_level:
+            checks.append(result_from_rows(source.label, sql.meta, [], screen_file.relative_path))
+        else:
+            rows = [_clean(r) for r in session.query(sql, params).to_dict("records")]
+            checks.append(result_from_rows(source.label, sql.meta, rows, sql.relative_path))
         if name == "check_duplicate_rows" and grain_failure:
             checks.append(grain_failure)
-    profile = session.table("column_profile").to_dict("records")
+    profile = _profile_with_missingness(session, row_level)
     report.summary = build_summary(source, report, axis, profile, params["min_periods"])
+    report.summary["screen"] = {  # what the screen found, and whether row-level checks ran
+        "clean": bool(screen["clean"]),
+        "row_level_checks_run": row_level,
+        "findings": _clean(screen["findings"]),
+    }
     return report
+
+
+def _profile_with_missingness(session: SqlSession, row_level: bool) -> list[dict[str, Any]]:
+    """column_profile rows plus blank and non-numeric counts (zero when the screen was clean)."""
+    profile = session.table("column_profile").to_dict("records")
+    counts: dict[str, dict[str, Any]] = {}
+    if row_level:
+        missingness = session.query(load_sql("validation/missingness.sql"))
+        counts = {r["column_name"]: r for r in missingness.to_dict("records")}
+    for row in profile:
+        found = counts.get(row["column_name"], {})
+        row["n_missing"] = found.get("n_missing", 0)
+        row["n_non_numeric"] = found.get("n_non_numeric", 0)
+    return profile
 
 
 def _clean(row: dict[str, Any]) -> dict[str, Any]:

@@ -21,7 +21,7 @@ final as (
         u.column_name,
         r.role,
         u.value_text,
-        try_cast(trim(u.value_text) as double) as value
+        try_cast(u.value_text as double) as value
     from unpivoted as u
     join stg_column_roles as r using (column_name)
 )

@@ -1,5 +1,6 @@
 -- check: constant_columns
 -- severity: error
+-- level: summary
 -- description: the target, each driver and each control varies (not constant, not all zero)
 -- Params: $model_columns (VARCHAR[]: target, drivers, controls)
 with profile as (
@@ -18,7 +19,7 @@ final as (
             else 'constant: carries no information'
         end as problem
     from profile
-    where n_rows > n_missing + n_non_numeric and min_value = max_value
+    where n_numeric > 0 and min_value = max_value
 )
 
 select * from final order by column_name

@@ -1,5 +1,6 @@
 -- check: duplicate_rows
 -- severity: error
+-- level: row
 -- description: each (entity_id, period_start) appears once
 with counted as (
     select

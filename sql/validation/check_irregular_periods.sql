@@ -1,5 +1,6 @@
 -- check: irregular_periods
 -- severity: error
+-- level: row
 -- description: within each entity, consecutive periods are one grain step apart (no gaps, no mixed spacing)
 -- Params: $grain ('WEEK' or 'MONTH'; anything else flags every step)
 with measured as (

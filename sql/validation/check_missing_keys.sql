@@ -1,5 +1,6 @@
 -- check: missing_keys
 -- severity: error
+-- level: row
 -- description: every row has an entity_id and a period_start
 -- Offending rows: one per blank key cell.
 with keys as (

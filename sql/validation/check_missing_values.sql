@@ -1,5 +1,6 @@
 -- check: missing_values
 -- severity: error
+-- level: row
 -- description: no blank cells in the target, drivers, their spend or controls
 with final as (
     select

@@ -1,5 +1,6 @@
 -- check: negative_values
 -- severity: error
+-- level: row
 -- description: target, media activity and spend are never negative
 with final as (
     select

@@ -1,5 +1,6 @@
 -- check: non_finite_values
 -- severity: error
+-- level: row
 -- description: no NaN or infinite values (including numbers too large for a double)
 with final as (
     select

@@ -1,5 +1,6 @@
 -- check: non_numeric_values
 -- severity: error
+-- level: row
 -- description: every used value parses as a number (no text, no thousands separators)
 with final as (
     select

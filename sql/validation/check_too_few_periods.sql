@@ -1,9 +1,10 @@
 -- check: too_few_periods
 -- severity: error
+-- level: summary
 -- description: at least 2 x (number of model parameters) distinct periods to fit
 -- Params: $min_periods
 with counted as (
-    select count(distinct period_date) as n_periods from stg_entity_periods
+    select count(distinct "_period_date") as n_periods from stg_periods
 ),
 
 final as (

@@ -1,18 +1,15 @@
 -- check: unbalanced_entities
 -- severity: warning
+-- level: summary
 -- description: every entity covers the same periods (else brand totals jump when one enters)
 with per_entity as (
-    select
-        "entity_id",
-        count(*) as n_periods,
-        min(period_date) as first_period,
-        max(period_date) as last_period
-    from stg_entity_periods
-    group by "entity_id"
+    select "entity_id", n_periods, first_period, last_period
+    from stg_entity_axis
+    where n_dated_rows > 0
 ),
 
 overall as (
-    select count(distinct period_date) as n_periods from stg_entity_periods
+    select count(distinct "_period_date") as n_periods from stg_periods
 ),
 
 final as (

@@ -1,5 +1,6 @@
 -- check: unparseable_dates
 -- severity: error
+-- level: row
 -- description: every period_start parses as a date in the dataset's date_format
 -- Params: $date_format
 with final as (
