@@ -83,9 +83,8 @@ def test_fit_metrics_match_fitted_table(cli_run: CliRun) -> None:
 def test_manifest_checksums_match_files(cli_run: CliRun) -> None:
     manifest = cli_run.json("manifest.json")
     listed = {a["path"]: a["sha256"] for a in manifest["artifacts"]}
-    assert {"roi_metrics.json", "posterior.nc", "compiled_sql/01_source_rows_csv.sql"} <= set(
-        listed
-    )
+    expected = {"roi_metrics.json", "posterior.nc", "compiled_sql/01_source_rows_csv.sql"}
+    assert expected <= set(listed)
     for path, digest in listed.items():
         assert sha256_file(cli_run.run_dir / path) == digest, path
     assert manifest["input"]["sha256"] == sha256_file(ROOT / "sample_data/mmm_sample_small.csv")
