@@ -116,11 +116,11 @@ def _damage(panel: pd.DataFrame, kind: str, row: int) -> pd.DataFrame:
         ).strftime("%Y-%m-%d")
     elif kind == "bad_date":
         panel.loc[row, "period_start"] = "2021-02-30"
-    elif kind == "blank_entity":  # on an entity's last week, so that it leaves no gap behind
+    elif kind in ("blank_entity", "blank_date"):  # on an entity's last week: no gap behind
         last = (panel["entity_id"] == panel.loc[row, "entity_id"]) & (
             panel["period_start"] == weeks[-1]
         )
-        panel.loc[last, "entity_id"] = ""
+        panel.loc[last, "entity_id" if kind == "blank_entity" else "period_start"] = ""
     elif kind == "late_entity":  # clean, but unbalanced: a warning, decided without row detail
         panel = panel[~((panel["entity_id"] == "e0") & (panel["period_start"] < weeks[3]))]
     elif kind == "monthly":  # clean: the same panel on month starts
@@ -139,7 +139,7 @@ def _comparable(summary: dict) -> dict:
 
 
 DAMAGE = ["none", "blank_cell", "text_cell", "nan_cell", "negative_target", "duplicate_row",
-          "entity_gap", "shifted_date", "bad_date", "blank_entity", "late_entity",
+          "entity_gap", "shifted_date", "bad_date", "blank_entity", "blank_date", "late_entity",
           "monthly", "negative_control"]  # fmt: skip
 CLEAN_DAMAGE = {"none", "late_entity", "monthly", "negative_control"}
 
