@@ -76,11 +76,16 @@ def mmm(*overrides: str, env: dict | None = None) -> tuple[Timed, dict]:
     return timed, diagnostics
 
 
-def reference(decay: str = "0.5", k: str = "0.5") -> tuple[Timed, dict]:
-    timed = run([sys.executable, str(ROOT / "benchmarks" / "reference_pymc.py"), decay, k])
+def reference_script(python: str, script: str, *args: str) -> tuple[Timed, dict]:
+    """Time one benchmarks/ reference script; its last stdout line is fit_summary's JSON."""
+    timed = run([python, str(ROOT / "benchmarks" / script), *args])
     if timed.returncode != 0:
-        raise SystemExit(f"reference failed:\n{timed.stderr[-3000:]}")
+        raise SystemExit(f"{script} failed:\n{timed.stderr[-3000:]}")
     return timed, json.loads(timed.stdout.strip().splitlines()[-1])
+
+
+def reference(decay: str = "0.5", k: str = "0.5") -> tuple[Timed, dict]:
+    return reference_script(sys.executable, "reference_pymc.py", decay, k)
 
 
 def min_ess(d: dict) -> float:
@@ -158,12 +163,8 @@ def bench_single(pmm_python: str | None) -> None:
         print("  (c) PyMC-Marketing: not installed, skipped. Install the `bench` extra, or pass")
         print("      --pymc-marketing-python PATH to a Python that has pymc-marketing.")
         return
-    script = str(ROOT / "benchmarks" / "reference_pymc_marketing.py")
-    first = run([pmm_python, script])  # compiles PyTensor's C code into its cache
-    if first.returncode != 0:
-        raise SystemExit(f"PyMC-Marketing reference failed:\n{first.stderr[-3000:]}")
-    pmm = run([pmm_python, script])
-    pmm_diag = json.loads(pmm.stdout.strip().splitlines()[-1])
+    first, _ = reference_script(pmm_python, "reference_pymc_marketing.py")  # fills its cache
+    pmm, pmm_diag = reference_script(pmm_python, "reference_pymc_marketing.py")
     pmm_ess = min_ess(pmm_diag)
     line("(c) PyMC-Marketing MMM (500x2), warm", f"{pmm.seconds:.2f} s  ESS {pmm_ess:.0f}")
     line(

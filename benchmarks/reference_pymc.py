@@ -7,15 +7,14 @@ Prints one JSON line: min ESS (bulk/tail), max R-hat and sampling seconds.
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from pathlib import Path
 
-import arviz as az
 import numpy as np
 import pandas as pd
 import pymc as pm
+from fit_summary import print_fit_summary
 
 from mmm_runner.features.transforms import (
     fourier_terms,
@@ -73,19 +72,7 @@ def main() -> None:
         start = time.perf_counter()
         idata = pm.sample(random_seed=42, progressbar=False)
         sampling = time.perf_counter() - start
-    summary = az.summary(idata)
-    print(
-        json.dumps(
-            {
-                "min_ess_bulk": float(summary["ess_bulk"].min()),
-                "min_ess_tail": float(summary["ess_tail"].min()),
-                "max_rhat": float(summary["r_hat"].max()),
-                "sampling_seconds": sampling,
-                "draws": int(idata.posterior.sizes["draw"]),
-                "chains": int(idata.posterior.sizes["chain"]),
-            }
-        )
-    )
+    print_fit_summary(idata, sampling)
 
 
 if __name__ == "__main__":

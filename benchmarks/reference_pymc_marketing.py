@@ -12,14 +12,13 @@ learns adstock and saturation parameters), so this compares the tools as a user 
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 import warnings
 from pathlib import Path
 
-import arviz as az
 import pandas as pd
+from fit_summary import print_fit_summary
 from pymc_marketing.mmm import GeometricAdstock, LogisticSaturation
 from pymc_marketing.mmm.multidimensional import MMM
 
@@ -60,19 +59,7 @@ def main() -> None:
         )
     sampling = time.perf_counter() - start
     free = [rv.name for rv in model.model.free_RVs]  # parameters, not derived quantities
-    summary = az.summary(idata, var_names=free)
-    print(
-        json.dumps(
-            {
-                "min_ess_bulk": float(summary["ess_bulk"].min()),
-                "min_ess_tail": float(summary["ess_tail"].min()),
-                "max_rhat": float(summary["r_hat"].max()),
-                "sampling_seconds": sampling,
-                "draws": int(idata.posterior.sizes["draw"]),
-                "chains": int(idata.posterior.sizes["chain"]),
-            }
-        )
-    )
+    print_fit_summary(idata, sampling, var_names=free)
 
 
 if __name__ == "__main__":

@@ -114,12 +114,16 @@ class SqlSession:
         self._log(sql, statement, bound)
         self.con.execute(statement, bound)
 
-    def define_macro(self, sql: SqlFile) -> None:
-        """Run a file holding one `CREATE MACRO` (no parameters: a macro takes arguments)."""
+    def _execute_unbound(self, sql: SqlFile, statement: str, kind: str) -> None:
+        """A statement DuckDB cannot prepare with parameters (a view or macro definition)."""
         if sql.param_names:
-            raise ValueError(f"{sql.relative_path}: a macro definition cannot take parameters")
-        self._log(sql, sql.text, {})
-        self.con.execute(sql.text)
+            raise ValueError(f"{sql.relative_path}: a {kind} cannot take parameters")
+        self._log(sql, statement, {})
+        self.con.execute(statement)
+
+    def define_macro(self, sql: SqlFile) -> None:
+        """Run a file holding one `CREATE MACRO` (a macro takes arguments, not parameters)."""
+        self._execute_unbound(sql, sql.text, "macro definition")
 
     def create_view(self, sql: SqlFile) -> None:
         """The file's SELECT as a view: computed by each reader, never held in memory.
@@ -127,11 +131,8 @@ class SqlSession:
         Views cannot hold bound parameters, so a view file takes none: values it needs come
         from small tables made with bound parameters (e.g. stg_column_roles).
         """
-        if sql.param_names:
-            raise ValueError(f"{sql.relative_path}: a view cannot take parameters")
         statement = f'CREATE OR REPLACE VIEW "{sql.name}" AS\n{sql.text}'
-        self._log(sql, statement, {})
-        self.con.execute(statement)
+        self._execute_unbound(sql, statement, "view")
 
     def query(self, sql: SqlFile, params: dict[str, Any] | None = None) -> pd.DataFrame:
         """Run the file's SELECT and return its rows."""

@@ -42,8 +42,10 @@ class FeatureSet:
     decays: dict[str, float] = field(default_factory=dict)
     blocks: dict[str, list[str]] = field(default_factory=dict)
 
-    def head(self, n: int) -> FeatureSet:
-        """The first n periods (the training window) with the same scalers and offset."""
+    @property
+    def training(self) -> FeatureSet:
+        """The first n_fit periods (the training window) with the same scalers and offset."""
+        n = self.n_fit
         return replace(
             self,
             periods=self.periods[:n],
@@ -51,12 +53,7 @@ class FeatureSet:
             x_controls=self.x_controls[:n],
             target=self.target[:n],
             target_log_centered=self.target_log_centered[:n],
-            n_fit=min(n, self.n_fit),
         )
-
-    @property
-    def training(self) -> FeatureSet:
-        return self.head(self.n_fit)
 
     def to_frame(self) -> pd.DataFrame:
         """features.parquet: one row per period, the standardized columns by block."""
