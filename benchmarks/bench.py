@@ -225,11 +225,12 @@ from mmm_runner.config.schema import DatasetConfig, RunConfig
 from mmm_runner.data.canonicalize import canonicalize
 from mmm_runner.data.sql import SqlSession
 from mmm_runner.data.validate import validate
+from mmm_runner.model import periods_to_fit
 cfg = OmegaConf.structured(RunConfig(dataset=DatasetConfig(
     name="big", path=sys.argv[1], drivers=["act_tv", "act_digital"], controls=["ctrl_price"])))
 start = time.perf_counter()
 session = SqlSession()
-report = validate(session, Path(sys.argv[1]), cfg.dataset, cfg.features)
+report = validate(session, Path(sys.argv[1]), cfg.dataset, periods_to_fit(cfg.model, cfg.features))
 assert not report.errors, report.summary["errors"]
 frame = canonicalize(session, report.plan)
 print(time.perf_counter() - start, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)

@@ -1,4 +1,4 @@
-"""The reference a user would write: the same SPEC §2 model, plain `pm.sample()` defaults.
+"""The reference a user would write: the same model (model=fixed), plain `pm.sample()` defaults.
 
 Run as a script (the benchmark times the whole process, imports included):
     python benchmarks/reference_pymc.py [decay] [K]

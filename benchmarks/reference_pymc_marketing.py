@@ -6,7 +6,7 @@ Needs `pip install -e ".[bench]"` (or any environment with pymc-marketing >= 0.1
 JSON line: min ESS (bulk/tail), max R-hat and sampling seconds.
 
 The brand-level data are the sample's, aggregated as mmm_runner aggregates them: sales and
-activities summed over stores, price averaged. PyMC-Marketing's model differs from SPEC §2 (it
+activities summed over stores, price averaged. PyMC-Marketing's model differs from ours (it
 learns adstock and saturation parameters), so this compares the tools as a user meets them.
 """
 

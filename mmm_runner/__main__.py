@@ -14,13 +14,17 @@ from pathlib import Path
 import hydra
 from hydra.core.config_store import ConfigStore
 from hydra.core.hydra_config import HydraConfig
+from hydra.core.plugins import Plugins
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
-from mmm_runner.config.schema import RunConfig
+from hydra_plugins.mmm_runner_conf.user_conf import MMMRunnerUserConf
+from mmm_runner.config.schema import schema_node
 from mmm_runner.errors import MMMError
+from mmm_runner.resources import conf_dir
+from mmm_runner.store.layout import Artifact
 
-ConfigStore.instance().store(name="run_schema", node=RunConfig)
+ConfigStore.instance().store(name="run_schema", node=schema_node())
 # `${pid:}` in the run-dir pattern: two runs started in the same microsecond still differ.
 OmegaConf.register_new_resolver("pid", os.getpid, replace=True)
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
@@ -46,7 +50,13 @@ def share_cores(cfg: DictConfig, jobs: int) -> None:
         cfg.sampler.cores = max(1, (os.cpu_count() or 1) // jobs)
 
 
-@hydra.main(version_base="1.3", config_path="../conf", config_name="config")
+# A user's own ./conf (or $MMM_RUNNER_CONF_DIR) goes ahead of the bundled conf/. Registered by hand:
+# Hydra's plugin scan does not see hydra_plugins/ through an editable install.
+Plugins.instance().register(MMMRunnerUserConf)
+
+
+# An absolute path: "../conf" would point outside an installed wheel's package.
+@hydra.main(version_base="1.3", config_path=str(conf_dir()), config_name="config")
 def main(cfg: DictConfig) -> str:
     """Run one job. In a multirun a failed job records ERROR and lets the sweep go on."""
     hydra_cfg = HydraConfig.get()
@@ -60,7 +70,10 @@ def main(cfg: DictConfig) -> str:
         result = run_pipeline(cfg, run_dir)
     except MMMError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        print(f"run directory: {run_dir} (status.json has the details)", file=sys.stderr)
+        print(
+            f"run directory: {run_dir} ({Artifact.STATUS.filename} has the details)",
+            file=sys.stderr,
+        )
         if sweeping:
             return "ERROR"
         sys.exit(1)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from mmm_runner.store import Artifact, SweepArtifact
 from mmm_runner.sweep.leaderboard import build_leaderboard, to_markdown
 
 
@@ -16,10 +17,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error(f"{args.directory}: not a directory")
     table = build_leaderboard(args.directory)
     if table.empty:
-        print(f"{args.directory}: no run directories (status.json) found")
+        print(f"{args.directory}: no run directories ({Artifact.STATUS.filename}) found")
         return 1
     print(to_markdown(table))
-    print(f"wrote {args.directory / 'leaderboard.md'} (.csv, .parquet)")
+    written = ", ".join(a.filename for a in SweepArtifact)
+    print(f"wrote {written} in {args.directory}")
     return 0
 
 

@@ -1,4 +1,4 @@
-"""The orchestrator: runs the six stages of SPEC §1 and is the only code that writes a run dir.
+"""The orchestrator: runs the stages (docs/architecture.md); the only code that writes a run dir.
 
 Usable without Hydra: `run_pipeline(OmegaConf.structured(RunConfig(...)), Path("my_run"))`.
 Heavy imports (pymc, arviz) happen inside the stages that need them, so config and data
@@ -25,11 +25,12 @@ from mmm_runner.data.sql import SqlSession
 from mmm_runner.data.validate import ValidationReport, validate
 from mmm_runner.errors import DataValidationError
 from mmm_runner.features.build import FeatureSet, build_features
-from mmm_runner.io.artifacts import write_json, write_parquet, write_text, write_with
-from mmm_runner.io.manifest import build_manifest, package_versions
-from mmm_runner.io.run_lock import clear_previous_attempt, run_lock
-from mmm_runner.io.status import RunStatus
-from mmm_runner.model.caches import configure_caches
+from mmm_runner.inference.caches import configure_caches
+from mmm_runner.model import periods_to_fit, structure_for
+from mmm_runner.store.layout import Artifact, write, write_compiled_sql
+from mmm_runner.store.manifest import build_manifest, package_versions
+from mmm_runner.store.run_lock import clear_previous_attempt, run_lock
+from mmm_runner.store.status import RunStatus
 
 
 @dataclass
@@ -39,7 +40,7 @@ class RunResult:
     timings: dict[str, float] = field(default_factory=dict)
     diagnostics: dict[str, Any] | None = None
     roi: dict[str, Any] | None = None
-    artifacts: list[str] = field(default_factory=list)
+    artifacts: list[str] = field(default_factory=list)  # run-dir relative paths, in write order
 
 
 @dataclass
@@ -56,9 +57,9 @@ class RunContext:
     caches: dict[str, str] = field(default_factory=dict)
     plain: dict[str, Any] = field(default_factory=dict)  # the resolved config as plain data
 
-    def write(self, name: str, writer: Callable[[Path, Any], Path], payload: Any) -> None:
-        writer(self.run_dir / name, payload)
-        self.written.append(name)
+    def write(self, artifact: Artifact, payload: object) -> None:
+        write(self.run_dir, artifact, payload)
+        self.written.append(artifact.filename)
 
     @contextmanager
     def timed(self, stage: str) -> Iterator[None]:
@@ -69,10 +70,10 @@ class RunContext:
             self.timings[stage] = round(time.perf_counter() - start, 4)
 
     def flush_sql(self, session: SqlSession) -> None:
-        """compiled_sql/NN_<table>.sql for every statement run since the last flush."""
+        """Artifact.COMPILED_SQL: every statement run since the last flush."""
         for i, (name, text) in enumerate(session.compiled[self.compiled_written :]):
             index = self.compiled_written + i + 1
-            self.write(f"compiled_sql/{index:02d}_{name}.sql", write_text, text)
+            self.written.append(write_compiled_sql(self.run_dir, index, name, text))
         self.compiled_written = len(session.compiled)
 
 
@@ -83,32 +84,22 @@ def validation_error(report: ValidationReport) -> DataValidationError:
     lines += [f"    {describe_row(r)}  [{r.get('problem')}]" for r in first.examples[1:]]
     if len(report.errors) > 1:
         lines.append(
-            f"    ({len(report.errors) - 1} more failed check(s): see validation_summary.json)"
+            f"    ({len(report.errors) - 1} more failed check(s): "
+            f"see {Artifact.VALIDATION_SUMMARY.filename})"
         )
     return DataValidationError("\n".join(lines))
 
 
-# Everything a run writes; a rerun in the same directory clears these first (and nothing else).
-RUN_ARTIFACTS = (
-    "status.json", "run_spec.json", "compiled_sql", "validation_summary.json",
-    "canonical_data.parquet", "column_info.json", "features.parquet", "feature_metadata.json",
-    "feature_scaler.json", "posterior.nc", "posterior_summary.json", "model_metadata.json",
-    "diagnostics.json", "loo.json", "contributions.parquet", "contribution_summary.json",
-    "roi_metrics.json",
-    "fitted.parquet", "fit_metrics.json", "manifest.json",
-)  # fmt: skip
-
-
 def run_pipeline(cfg: Any, run_dir: Path, echo: Callable[[str], None] = print) -> RunResult:
-    """Run every stage; on any failure status.json says ERROR (with traceback) and it re-raises.
+    """Run every stage; on any failure the status says ERROR (with traceback) and it re-raises.
 
-    The directory is locked for the run; artifacts of an earlier attempt there are removed
-    first, so what the directory holds always belongs to one run.
+    The directory is locked for the run; artifacts of an earlier attempt there (everything in
+    `store.layout.WRITTEN_BY_RUN`) are removed first, so what it holds belongs to one run.
     """
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     with run_lock(run_dir):
-        clear_previous_attempt(run_dir, RUN_ARTIFACTS)
+        clear_previous_attempt(run_dir)
         ctx = RunContext(cfg=cfg, run_dir=run_dir, status=RunStatus(run_dir), echo=echo)
         ctx.status.advance("CREATED", "run directory created")
         try:
@@ -121,19 +112,22 @@ def run_pipeline(cfg: Any, run_dir: Path, echo: Callable[[str], None] = print) -
 def _run_stages(ctx: RunContext) -> RunResult:
     cfg = ctx.cfg
     check_config(cfg)
+    structure_for(cfg.model, cfg.features).check(cfg.model)
     ctx.caches = configure_caches(cfg.sampler.cache_dir)
     plain = ctx.plain = to_plain(cfg)
     input_path = resolve_input_path(str(cfg.dataset.path))
     runtime = {"pid": os.getpid(), "host": socket.gethostname(), "run_dir": str(ctx.run_dir)}
     spec = {**plain, "resolved_input_path": str(input_path), "runtime": runtime}
-    ctx.write("run_spec.json", write_json, spec)
+    ctx.write(Artifact.RUN_SPEC, spec)
 
     session = SqlSession()
     try:
         with ctx.timed("validate"):
-            report = validate(session, input_path, cfg.dataset, cfg.features)
+            report = validate(
+                session, input_path, cfg.dataset, periods_to_fit(cfg.model, cfg.features)
+            )
             ctx.flush_sql(session)
-            ctx.write("validation_summary.json", write_json, report.summary)
+            ctx.write(Artifact.VALIDATION_SUMMARY, report.summary)
             if report.errors:
                 raise validation_error(report)
         for warning in report.summary["warnings"]:
@@ -145,8 +139,8 @@ def _run_stages(ctx: RunContext) -> RunResult:
             assert plan is not None and report.grain is not None
             canonical = canonicalize(session, plan)
             ctx.flush_sql(session)
-            ctx.write("canonical_data.parquet", write_parquet, canonical)
-            ctx.write("column_info.json", write_json, {**plan.to_dict(), "grain": report.grain})
+            ctx.write(Artifact.CANONICAL_DATA, canonical)
+            ctx.write(Artifact.COLUMN_INFO, {**plan.to_dict(), "grain": report.grain})
     finally:
         session.close()
 
@@ -160,9 +154,9 @@ def _run_stages(ctx: RunContext) -> RunResult:
             report.grain,
             holdout_periods=int(cfg.dataset.holdout_periods),
         )
-        ctx.write("features.parquet", write_parquet, features.to_frame())
-        ctx.write("feature_metadata.json", write_json, feature_metadata(plain, features))
-        ctx.write("feature_scaler.json", write_json, features.scaler_dict())
+        ctx.write(Artifact.FEATURES, features.to_frame())
+        ctx.write(Artifact.FEATURE_METADATA, feature_metadata(plain, features))
+        ctx.write(Artifact.FEATURE_SCALER, features.scaler_dict())
     ctx.status.advance("FEATURES_BUILT", f"{len(features.channel_names)} channels")
 
     ctx.status.advance("TRAINING", "sampling")
@@ -170,7 +164,7 @@ def _run_stages(ctx: RunContext) -> RunResult:
     ctx.status.advance("TRAINED", f"sampled in {fit.sampling_seconds:.1f}s")
 
     result = _outputs(ctx, fit, features, canonical, plan)
-    ctx.write("manifest.json", write_json, build_manifest(ctx.run_dir, plain, input_path))
+    ctx.write(Artifact.MANIFEST, build_manifest(ctx.run_dir, plain, input_path))
     ctx.status.advance("OUTPUTS_READY", "all artifacts written")
     return result
 
@@ -189,18 +183,15 @@ def feature_metadata(plain: dict[str, Any], features: FeatureSet) -> dict[str, A
 def _train(ctx: RunContext, features: FeatureSet) -> Any:
     cfg = ctx.cfg
     with ctx.timed("import_backend"):
-        from mmm_runner.model.backends import fit as fit_backend
+        from mmm_runner.inference.fit import fit as fit_backend
     with ctx.timed("train"):
-        fit = fit_backend(features.training, cfg.model, cfg.sampler)
-    with ctx.timed("write_posterior"):
-        ctx.write(
-            "posterior.nc", write_with, lambda p: fit.idata.to_netcdf(str(p), engine="h5netcdf")
+        fit = fit_backend(
+            structure_for(cfg.model, cfg.features), features.training, cfg.model, cfg.sampler
         )
+    with ctx.timed("write_posterior"):
+        ctx.write(Artifact.POSTERIOR, fit.idata)
     ctx.timings["sampling"] = round(fit.sampling_seconds, 4)
     return fit
-
-
-POSTERIOR_VARS = ["intercept", "beta", "gamma", "sigma_beta", "sigma", "nu"]
 
 
 def _outputs(
@@ -215,42 +206,42 @@ def _outputs(
     )
     from mmm_runner.analysis.fit_metrics import fitted_table, split_metrics
     from mmm_runner.analysis.intervals import HDI_PROB
-    from mmm_runner.model.draws import Draws
 
     cfg = ctx.cfg
-    var_names = [v for v in POSTERIOR_VARS if v in fit.idata.posterior]
+    structure = structure_for(cfg.model, cfg.features)
+    var_names = [v.name for v in structure.variables(cfg.model) if v.name in fit.idata.posterior]
     with ctx.timed("diagnostics"):
         summary = posterior_summary(fit.idata, var_names)
         table = rounded_for_report(summary).to_dict(orient="index")
         ctx.write(
-            "posterior_summary.json",
-            write_json,
+            Artifact.POSTERIOR_SUMMARY,
             {"hdi_prob": HDI_PROB, "parameters": {str(k): v for k, v in table.items()}},
         )
         diagnostics = diagnose(fit.idata, summary)
-        ctx.write("diagnostics.json", write_json, diagnostics)
-        ctx.write("loo.json", write_json, loo_report(fit.idata))
+        ctx.write(Artifact.DIAGNOSTICS, diagnostics)
+        ctx.write(Artifact.LOO, loo_report(fit.idata))
 
     with ctx.timed("contributions"):
-        draws = Draws.from_idata(fit.idata, len(features.control_names))
+        draws = structure.draws(fit.idata, cfg.model, features)
         n_fit = features.n_fit
-        report = contribution_report(draws, features.training, canonical.iloc[:n_fit], plan)
+        report = contribution_report(
+            structure, draws, features.training, canonical.iloc[:n_fit], plan
+        )
         report.roi["converged"] = diagnostics["converged"]
         report.summary["converged"] = diagnostics["converged"]
-        ctx.write("contributions.parquet", write_parquet, report.table)
-        ctx.write("contribution_summary.json", write_json, report.summary)
-        ctx.write("roi_metrics.json", write_json, report.roi)
-        fitted = fitted_table(draws, features, int(cfg.sampler.random_seed))
-        ctx.write("fitted.parquet", write_parquet, fitted)
+        ctx.write(Artifact.CONTRIBUTIONS, report.table)
+        ctx.write(Artifact.CONTRIBUTION_SUMMARY, report.summary)
+        ctx.write(Artifact.ROI, report.roi)
+        fitted = fitted_table(structure, draws, features, int(cfg.sampler.random_seed))
+        ctx.write(Artifact.FITTED, fitted)
         metrics = split_metrics(fitted)
-        ctx.write("fit_metrics.json", write_json, metrics)
+        ctx.write(Artifact.FIT_METRICS, metrics)
 
     ctx.write(
-        "model_metadata.json",
-        write_json,
+        Artifact.MODEL_METADATA,
         {
-            "model": "SPEC §2: log1p(y) - m ~ likelihood(intercept + X_channels @ beta "
-            "+ X_controls @ gamma, sigma); beta ~ beta prior scaled by sigma_beta",
+            "structure": structure.name,
+            "model": structure.description,
             "priors": ctx.plain["model"],
             "sampler": ctx.plain["sampler"],
             "backend": fit.backend,

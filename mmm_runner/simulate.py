@@ -1,4 +1,4 @@
-"""Simulate the bundled sample from the SPEC §2 model with known truth.
+"""Simulate the bundled sample from the `fixed` structure's own equations, with known truth.
 
 `python -m mmm_runner.simulate` rewrites sample_data/mmm_sample_small.csv and
 sample_data/mmm_sample_small_truth.json, byte for byte the same every time (fixed seed).
@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import argparse
 import json
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 
-from mmm_runner.analysis.decomposition import METHOD, decompose
 from mmm_runner.features.build import build_features
+from mmm_runner.model.fixed import FIXED
+from mmm_runner.model.parameters import Draws
 
 SEED = 20261124
 N_PERIODS = 156
@@ -90,21 +92,23 @@ def simulate(seed: int = SEED) -> tuple[pd.DataFrame, dict]:
     brand = simulate_brand(rng)
     brand["sales"] = 1.0  # placeholder: the target is drawn below from the features
     fs = build_features(brand, "sales", CHANNELS, ["ctrl_price"], true_feature_config(), "WEEK")
-    beta = np.array([TRUE_BETA[c] for c in fs.channel_names])
-    gamma = np.array([TRUE_GAMMA[c] for c in fs.control_names])
-    signal = fs.x_channels @ beta + fs.x_controls @ gamma
+    params = {
+        "intercept": 0.0,
+        "beta": [TRUE_BETA[c] for c in fs.channel_names],
+        "gamma": [TRUE_GAMMA[c] for c in fs.control_names],
+    }
+    signal = FIXED.mu(Draws.single(params), fs)[0]  # the structure's mean, intercept 0
     noise = TRUE_SIGMA * rng.standard_t(TRUE_NU, size=N_PERIODS)
     log_sales = LOG_LEVEL + signal + noise
     brand["sales"] = np.expm1(log_sales)
     offset = float(log_sales.mean())
     intercept = LOG_LEVEL - offset  # the model's intercept once the target is centred by m
 
-    mu = intercept + signal
-    terms = beta * (fs.x_channels - fs.channels_at_zero)
-    parts = decompose(mu, terms, offset)
+    truth_draw = Draws.single({**params, "intercept": intercept})
+    parts = FIXED.predict(truth_draw, replace(fs, target_offset=offset))
     spend = {c: float(brand[c.replace("act_", "spend_")].sum()) for c in CHANNELS}
-    contribution = dict(zip(CHANNELS, parts.contributions.sum(axis=0).tolist(), strict=True))
-    total_fitted = float(parts.fitted.sum())
+    contribution = dict(zip(CHANNELS, parts.contributions[0].sum(axis=0).tolist(), strict=True))
+    total_fitted = float(parts.fitted[0].sum())
     truth = {
         "description": "Truth of sample_data/mmm_sample_small.csv (python -m mmm_runner.simulate)",
         "seed": seed,
@@ -124,9 +128,9 @@ def simulate(seed: int = SEED) -> tuple[pd.DataFrame, dict]:
             "nu": TRUE_NU,
             "target_offset_m": offset,
         },
-        "decomposition_method": METHOD,
+        "decomposition_method": FIXED.contribution_method,
         "contribution_total": contribution,
-        "baseline_total": float(parts.baseline.sum()),
+        "baseline_total": float(parts.baseline[0].sum()),
         "fitted_total": total_fitted,
         "share_of_fitted": {c: v / total_fitted for c, v in contribution.items()},
         "spend_total": spend,

@@ -13,6 +13,11 @@ import pandas as pd
 import pytest
 from hypothesis import settings
 
+from mmm_runner.inference.caches import configure_caches
+
+# Before anything imports numba: the same source-keyed compile caches as a run uses.
+configure_caches()
+
 # CI replays a fixed set of examples (a red CI must mean a regression, not a new random draw);
 # local runs keep exploring, and `HYPOTHESIS_PROFILE=deep` explores much further.
 settings.register_profile("ci", derandomize=True, deadline=None)

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mmm_runner.io.artifacts import write_json, write_text, write_with
+from mmm_runner.store.artifacts import write_json, write_text, write_with
 
 
 def test_non_finite_numbers_become_null(tmp_path: Path) -> None:

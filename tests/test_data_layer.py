@@ -13,6 +13,7 @@ from mmm_runner.config.schema import DatasetConfig, RunConfig
 from mmm_runner.data.canonicalize import canonicalize
 from mmm_runner.data.sql import SQL_DIR, SqlSession, check_files
 from mmm_runner.data.validate import CHECK_ORDER, validate
+from mmm_runner.model import periods_to_fit
 from tests.conftest import SAMPLE_CSV
 
 
@@ -25,7 +26,9 @@ def config(path: Path, **dataset: object) -> object:
 def run_data_layer(path: Path, *, full: bool = False, **dataset: object):
     cfg = config(path, **dataset)
     session = SqlSession()
-    report = validate(session, path, cfg.dataset, cfg.features, full=full)
+    report = validate(
+        session, path, cfg.dataset, periods_to_fit(cfg.model, cfg.features), full=full
+    )
     canonical = canonicalize(session, report.plan) if not report.errors else None
     return report, canonical, session
 

@@ -12,7 +12,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 
-from mmm_runner.io.artifacts import sha256_file
+from mmm_runner.store.artifacts import sha256_file
 from tests.conftest import ROOT, CliRun, run_cli
 
 pytestmark = pytest.mark.slow
@@ -118,10 +118,11 @@ def test_same_config_and_seed_give_identical_roi(cli_run: CliRun, tmp_path: Path
 
 
 def test_rerun_cleanup_knows_every_artifact(cli_run: CliRun) -> None:
-    """A rerun clears RUN_ARTIFACTS only: every file a run writes must be listed there."""
-    from mmm_runner.pipeline import RUN_ARTIFACTS
+    """A rerun clears WRITTEN_BY_RUN only: every file a run writes must be listed there."""
+    from mmm_runner.store.layout import WRITTEN_BY_RUN
 
+    cleared = {a.filename for a in WRITTEN_BY_RUN}
     written = {p.name for p in cli_run.run_dir.iterdir()} - {".hydra"}
     written = {n for n in written if not n.endswith(".log")}
-    assert written <= set(RUN_ARTIFACTS), written - set(RUN_ARTIFACTS)
+    assert written <= cleared, written - cleared
     assert "loo.json" in written

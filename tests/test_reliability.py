@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mmm_runner.io.run_lock import RunDirectoryInUse, run_lock
-from mmm_runner.io.status import STAGES
-from mmm_runner.sweep.leaderboard import RunRecord, rank
+from mmm_runner.store.run_lock import RunDirectoryInUse, run_lock
+from mmm_runner.store.status import STAGES
+from mmm_runner.sweep.leaderboard import LeaderboardRow, rank
 from tests.conftest import ROOT, SAMPLE_CSV, run_cli
 
 SMALL = ("sampler=fast", "sampler.draws=150", "sampler.tune=150")
@@ -93,7 +93,7 @@ def test_a_live_run_directory_refuses_a_second_run(tmp_path: Path) -> None:
     with run_lock(tmp_path):
         child = subprocess.run(
             [sys.executable, "-c",
-             "from mmm_runner.io.run_lock import run_lock; import sys\n"
+             "from mmm_runner.store.run_lock import run_lock; import sys\n"
              f"with run_lock(__import__('pathlib').Path({str(tmp_path)!r})): pass"],
             capture_output=True, text=True,
         )  # fmt: skip
@@ -142,13 +142,39 @@ def test_non_convergence_is_loud(tmp_path: Path) -> None:
     assert "NOT CONVERGED" in run.stdout and "advice: Low ESS" in run.stdout
 
 
-def test_leaderboard_ranks_non_converged_runs_below_converged() -> None:
+def test_leaderboard_sinks_unreliable_runs_and_only_flags_a_mild_rhat() -> None:
     pointwise = np.zeros(10)
+
+    def row(run: str, reliability: str, elpd: float) -> LeaderboardRow:
+        cells = {"run": run, "reliability": reliability, "elpd_loo": elpd}
+        return LeaderboardRow(cells, pointwise, ("d", 10))
+
     records = [
-        RunRecord({"run": "loose", "converged": False, "elpd_loo": 50.0}, pointwise, ("d", 10)),
-        RunRecord({"run": "solid", "converged": True, "elpd_loo": 10.0}, pointwise, ("d", 10)),
-        RunRecord({"run": "broken", "status": "ERROR", "error": "boom"}),
+        row("diverged", "unreliable", 50.0),
+        row("solid", "ok", 10.0),
+        row("rhat_1.02", "flagged", 30.0),
+        LeaderboardRow({"run": "broken", "status": "ERROR", "error": "boom"}),
     ]
     table = rank(records)
-    assert list(table["run"]) == ["solid", "loose", "broken"]
-    assert list(table["rank"][:2]) == [1, 2] and pd.isna(table["rank"][2])
+    assert list(table["run"]) == ["rhat_1.02", "solid", "diverged", "broken"]
+    assert list(table["rank"][:3]) == [1, 2, 3] and pd.isna(table["rank"][3])
+
+
+@pytest.mark.parametrize(
+    ("converged", "max_rhat", "divergences", "reasons", "expected"),
+    [
+        (True, 1.004, 0, [], "ok"),
+        (False, 1.03, 0, ["max R-hat 1.0300 >= 1.01"], "flagged"),
+        (False, 1.03, 2, ["max R-hat 1.0300 >= 1.01"], "unreliable"),
+        (False, 1.07, 0, ["max R-hat 1.0700 >= 1.01"], "unreliable"),
+        (False, 1.02, 0, ["max R-hat 1.0200 >= 1.01", "min ESS (bulk 90, tail 80) <= 400"],
+         "unreliable"),
+    ],
+)  # fmt: skip
+def test_reliability_of_a_run(converged, max_rhat, divergences, reasons, expected) -> None:
+    from mmm_runner.store.records import Diagnostics
+    from mmm_runner.sweep.leaderboard import reliability
+
+    doc = {"converged": converged, "max_rhat": max_rhat, "min_ess_bulk": 500.0,
+           "min_ess_tail": 500.0, "divergences": divergences, "reasons": reasons}  # fmt: skip
+    assert reliability(Diagnostics.parse(doc)) == expected

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mmm_runner.analysis.decomposition import decompose
 from mmm_runner.analysis.intervals import hdi
 from mmm_runner.features.transforms import (
     Standardizer,
@@ -14,6 +13,7 @@ from mmm_runner.features.transforms import (
     hill_saturation,
     linear_trend,
 )
+from mmm_runner.model.decomposition import decompose
 
 
 def test_adstock_matches_recursion_by_hand() -> None:

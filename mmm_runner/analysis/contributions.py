@@ -1,4 +1,4 @@
-"""Contributions and ROI (SPEC §3), computed per posterior draw and then summarized."""
+"""Contributions and ROI (docs/model.md), computed per posterior draw and then summarized."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mmm_runner.analysis.decomposition import METHOD, Decomposition, decompose
 from mmm_runner.analysis.intervals import summarize
 from mmm_runner.data.columns import ColumnPlan
 from mmm_runner.features.build import FeatureSet
-from mmm_runner.model.draws import Draws
+from mmm_runner.model.parameters import Draws
+from mmm_runner.model.structure import ModelStructure
 
 
 @dataclass
@@ -22,15 +22,15 @@ class ContributionReport:
     roi: dict[str, Any]  # roi_metrics.json
 
 
-def decompose_draws(draws: Draws, features: FeatureSet) -> Decomposition:
-    return decompose(draws.mu(features), draws.channel_terms(features), features.target_offset)
-
-
 def contribution_report(
-    draws: Draws, features: FeatureSet, canonical: pd.DataFrame, plan: ColumnPlan
+    structure: ModelStructure,
+    draws: Draws,
+    features: FeatureSet,
+    canonical: pd.DataFrame,
+    plan: ColumnPlan,
 ) -> ContributionReport:
     """Per-period mean decomposition, totals and shares with HDIs, and ROAS/ROI per channel."""
-    parts = decompose_draws(draws, features)
+    parts = structure.predict(draws, features)
     channels = features.channel_names
     table = pd.DataFrame(
         {
@@ -47,7 +47,7 @@ def contribution_report(
     fitted_totals = parts.fitted.sum(axis=1)  # (S,)
     incremental = channel_totals.sum(axis=1)
     summary: dict[str, Any] = {
-        "method": METHOD,
+        "method": structure.contribution_method,
         "interval": "94% HDI over posterior draws",
         "n_periods": len(table),
         "actual_total": float(features.target.sum()),
@@ -70,7 +70,7 @@ def contribution_report(
         }
 
     roi: dict[str, Any] = {
-        "method": METHOD,
+        "method": structure.contribution_method,
         "definitions": {
             "roas": "channel contribution / channel spend",
             "roi": "(channel contribution - channel spend) / channel spend",

@@ -1,8 +1,8 @@
-"""Convergence diagnostics (SPEC §1.5) and the troubleshooting advice of SPEC §10."""
+"""Convergence diagnostics and the troubleshooting advice (docs/model.md, "Diagnostics")."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -18,6 +18,9 @@ ADVICE = {
     "divergences": "Divergences: raise sampler.target_accept to 0.95-0.99, check for outliers.",
     "ess": "Low ESS: raise sampler.draws, raise sampler.chains.",
 }
+
+if TYPE_CHECKING:  # arviz is imported only where a posterior is handled
+    from arviz import InferenceData
 
 
 def loo_report(idata: Any) -> dict[str, Any]:
@@ -39,7 +42,7 @@ def loo_report(idata: Any) -> dict[str, Any]:
     }
 
 
-def posterior_summary(idata: Any, var_names: list[str]) -> pd.DataFrame:
+def posterior_summary(idata: InferenceData, var_names: list[str]) -> pd.DataFrame:
     """arviz.summary, unrounded: the one place R-hat and ESS are computed for a run."""
     import arviz as az
 

@@ -9,24 +9,17 @@ import pandas as pd
 
 from mmm_runner.analysis.intervals import HDI_PROB, hdi
 from mmm_runner.features.build import FeatureSet
-from mmm_runner.model.draws import Draws
+from mmm_runner.model.parameters import Draws
+from mmm_runner.model.structure import ModelStructure
 
 
-def posterior_predictive(draws: Draws, features: FeatureSet, seed: int) -> np.ndarray:
-    """(S, T) draws of sales from the likelihood, back on the original scale."""
-    rng = np.random.default_rng(seed)
-    mu = draws.mu(features)
-    if draws.nu is not None:
-        noise = rng.standard_t(draws.nu[:, None], size=mu.shape)
-    else:
-        noise = rng.standard_normal(mu.shape)
-    return np.expm1(mu + draws.sigma[:, None] * noise + features.target_offset)
-
-
-def fitted_table(draws: Draws, features: FeatureSet, seed: int) -> pd.DataFrame:
+def fitted_table(
+    structure: ModelStructure, draws: Draws, features: FeatureSet, seed: int
+) -> pd.DataFrame:
     """Per period: actual, predicted mean (of the fitted level), 94% predictive HDI, split."""
-    level = np.expm1(draws.mu(features) + features.target_offset)
-    lower, upper = hdi(posterior_predictive(draws, features, seed), HDI_PROB)
+    level = structure.fitted_level(draws, features)
+    predictive = structure.predictive(draws, features, np.random.default_rng(seed))
+    lower, upper = hdi(predictive, HDI_PROB)
     n = len(features.target)
     return pd.DataFrame(
         {

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
+from mmm_runner.config.schema import RunConfig
 from mmm_runner.errors import ConfigError
-from mmm_runner.model.priors import check_model_config
 
 
-def check_config(cfg: Any) -> None:
-    """Raise ConfigError for the first out-of-range setting."""
+def check_config(cfg: RunConfig) -> None:
+    """Raise ConfigError for the first out-of-range setting (priors: the structure checks them)."""
     sampler, features = cfg.sampler, cfg.features
     rules = [
         ("dataset.holdout_periods", cfg.dataset.holdout_periods >= 0, "must be >= 0"),
@@ -30,4 +28,3 @@ def check_config(cfg: Any) -> None:
     for key, ok, rule in rules:
         if not ok:
             raise ConfigError(f"{key}: {rule}")
-    check_model_config(cfg.model)

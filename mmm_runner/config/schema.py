@@ -23,7 +23,10 @@ class Grain(StrEnum):
 
 
 class SaturationType(StrEnum):
+    """Saturation family; both are parametrised by the half-saturation point K."""
+
     hill = "hill"
+    logistic = "logistic"
 
 
 class BetaParametrization(StrEnum):
@@ -34,6 +37,14 @@ class BetaParametrization(StrEnum):
 
     centered = "centered"
     non_centered = "non_centered"
+
+
+class Structure(StrEnum):
+    """Model structure (a module in mmm_runner/model/): how media enter the model."""
+
+    fixed = "fixed"
+    learned = "learned"
+    additive = "additive"
 
 
 class Likelihood(StrEnum):
@@ -118,9 +129,33 @@ def _prior(dist: str, **params: float) -> Any:
 
 
 @dataclass
-class ModelConfig:
-    """Priors of the SPEC §2 model; `beta` takes its scale from `sigma_beta` (shrinkage)."""
+class DecayPriorConfig:
+    """decay_c ~ Beta(mean * concentration, (1 - mean) * concentration), mean = the channel's
+    decay in features.adstock; concentration 2 with mean 0.5 is Uniform(0, 1)."""
 
+    concentration: float = 3.0
+
+
+@dataclass
+class HalfSaturationPriorConfig:
+    """K_c ~ LogNormal(log(features.saturation.K), sigma)."""
+
+    sigma: float = 0.7
+
+
+@dataclass
+class SlopePriorConfig:
+    """Hill slope: features.saturation.S, or S_c ~ LogNormal(log S, sigma) when learned."""
+
+    learn: bool = False
+    sigma: float = 0.3
+
+
+@dataclass
+class ModelConfig:
+    """The structure and its priors; `beta` takes its scale from `sigma_beta` (shrinkage)."""
+
+    structure: Structure = Structure.fixed
     likelihood: Likelihood = Likelihood.StudentT
     beta_parametrization: BetaParametrization = BetaParametrization.centered
     intercept: PriorConfig = _prior("Normal", mu=0.0, sigma=2.0)
@@ -129,6 +164,10 @@ class ModelConfig:
     gamma: PriorConfig = _prior("Normal", mu=0.0, sigma=0.5)
     sigma: PriorConfig = _prior("HalfNormal", sigma=1.0)
     nu: PriorConfig = _prior("Exponential", lam=0.1)
+    # Learned structures only: the strength of the feature config's beliefs.
+    decay: DecayPriorConfig = field(default_factory=DecayPriorConfig)
+    half_saturation: HalfSaturationPriorConfig = field(default_factory=HalfSaturationPriorConfig)
+    slope: SlopePriorConfig = field(default_factory=SlopePriorConfig)
 
 
 @dataclass
@@ -139,7 +178,7 @@ class RunConfig:
     model: ModelConfig = field(default_factory=ModelConfig)
 
 
-def to_plain(cfg: Any) -> dict[str, Any]:
+def to_plain(cfg: RunConfig | DictConfig | object) -> dict[str, Any]:
     """A resolved, JSON-ready dict of a config (DictConfig or dataclass)."""
     if not isinstance(cfg, DictConfig):
         cfg = OmegaConf.structured(cfg)
@@ -151,3 +190,14 @@ def to_plain(cfg: Any) -> dict[str, Any]:
 def value_of(setting: Any) -> str:
     """The plain string of an enum-typed setting (OmegaConf hands back Enum members)."""
     return str(getattr(setting, "value", setting))
+
+
+def schema_node() -> DictConfig:
+    """The schema Hydra validates against, with the open maps left open.
+
+    Struct mode (unknown keys fail) must not stop `features.adstock.per_channel.act_tv=0.7`:
+    per-channel maps take any channel name, so only they are opened.
+    """
+    node = OmegaConf.structured(RunConfig)
+    OmegaConf.set_struct(node.features.adstock.per_channel, False)
+    return node

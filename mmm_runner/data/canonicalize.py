@@ -1,4 +1,4 @@
-"""Canonicalize stage (SPEC §1.2): typed brand-time table from the validated observations."""
+"""Canonicalize stage: typed brand-time table from the validated observations."""
 
 from __future__ import annotations
 

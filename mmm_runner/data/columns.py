@@ -1,9 +1,11 @@
-"""Column roles (SPEC §1.2): which header columns are target, drivers, spend and controls."""
+"""Column roles (README, "Input format"): which columns are target, drivers, spend, controls."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+
+from mmm_runner.config.schema import DatasetConfig
 
 KEY_COLUMNS = ("entity_id", "period_start")
 RESERVED_COLUMNS = ("_source_row", "_period_date")  # added by the SQL staging layer
@@ -77,7 +79,7 @@ class ColumnPlan:
         }
 
 
-def plan_columns(header: list[str], dataset_cfg: Any) -> ColumnPlan:
+def plan_columns(header: list[str], dataset_cfg: DatasetConfig) -> ColumnPlan:
     """Resolve configured (or default) drivers and controls against the file's header."""
     target = str(dataset_cfg.target_col)
     drivers = list(dataset_cfg.drivers) or default_drivers(header)
@@ -93,13 +95,3 @@ def plan_columns(header: list[str], dataset_cfg: Any) -> ColumnPlan:
     used = {target, *drivers, *controls, *(s for s in spend_for.values() if s), *KEY_COLUMNS}
     ignored = [c for c in header if c not in used]
     return ColumnPlan(target, drivers, controls, spend_for, ignored)
-
-
-def parameter_count(n_drivers: int, n_controls: int, features_cfg: Any) -> int:
-    """Parameters of the SPEC §2 model: intercept, betas, sigma_beta, gammas, sigma, nu."""
-    n_gamma = n_controls
-    if features_cfg.seasonality.enabled:
-        n_gamma += 2 * int(features_cfg.seasonality.K)
-    if features_cfg.trend.enabled:
-        n_gamma += 1
-    return 1 + n_drivers + 1 + n_gamma + 2

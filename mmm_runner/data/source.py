@@ -14,9 +14,11 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from mmm_runner.errors import DataValidationError
+from mmm_runner.resources import resource_root
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+# Where `sample_data/` lives: the checkout, or the package directory of an installed wheel.
+PROJECT_ROOT = resource_root()
 _SNIFF_BYTES = 1 << 16
 
 
@@ -32,7 +34,8 @@ class InputFile:
 
 
 def resolve_input_path(path: str, base_dirs: list[Path] | None = None) -> Path:
-    """An absolute path as is; a relative one against the working directory, then the project."""
+    """An absolute path as is; a relative one against the working directory, then the bundled
+    resources (so `sample_data/...` finds the packaged sample from any directory)."""
     candidate = Path(path).expanduser()
     if candidate.is_absolute():
         tried = [candidate]

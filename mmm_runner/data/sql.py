@@ -18,7 +18,9 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
+from mmm_runner.resources import sql_dir
+
+SQL_DIR = sql_dir()  # the checkout's sql/ or, installed, the packaged copy
 _PARAM = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)")
 _META = re.compile(r"^--\s*(check|severity|level|description):\s*(.+?)\s*$", re.MULTILINE)
 

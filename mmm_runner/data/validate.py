@@ -1,4 +1,4 @@
-"""Validation stage (SPEC §1.1): header checks in Python, row checks as DuckDB SQL files.
+"""Validation stage: header checks in Python, row checks as DuckDB SQL files.
 
 Every check either passes or lists its offending rows; all results go to
 validation_summary.json, and the first error becomes the one line the user sees.
@@ -11,6 +11,7 @@ is the file's text numbered and held, and every check run to list its offending 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,13 +19,12 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from mmm_runner.config.schema import value_of
+from mmm_runner.config.schema import DatasetConfig, value_of
 from mmm_runner.data.checks import CheckResult, result_from_rows, simple_failure
 from mmm_runner.data.columns import (
     KEY_COLUMNS,
     RESERVED_COLUMNS,
     ColumnPlan,
-    parameter_count,
     plan_columns,
 )
 from mmm_runner.data.source import InputFile, inspect_input
@@ -202,11 +202,18 @@ def resolve_grain(detected: str, configured: str, label: str) -> tuple[str, Chec
 
 
 def validate(
-    session: SqlSession, path: Path, dataset_cfg: Any, features_cfg: Any, *, full: bool = False
+    session: SqlSession,
+    path: Path,
+    dataset_cfg: DatasetConfig,
+    periods_to_fit: Callable[[ColumnPlan], int],
+    *,
+    full: bool = False,
 ) -> ValidationReport:
     """Run every check; the report carries the summary whether or not the data passed.
 
-    `full` runs the row-level checks even when the screen is clean (to audit the screen).
+    `periods_to_fit(plan)` is how many periods the model needs for these columns (the model
+    layer knows its parameter count; this layer does not). `full` runs the row-level checks
+    even when the screen is clean (to audit the screen).
     """
     try:
         source = inspect_input(path)
@@ -253,8 +260,7 @@ def validate(
     params = {
         "date_format": dataset_cfg.date_format,
         "grain": step_grain,
-        "min_periods": 2 * parameter_count(len(plan.drivers), len(plan.controls), features_cfg)
-        + int(dataset_cfg.holdout_periods),
+        "min_periods": periods_to_fit(plan) + int(dataset_cfg.holdout_periods),
         "model_columns": plan.model_columns,
     }
     for name in CHECK_ORDER:

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mmm_runner.config.schema import AdstockConfig, FeaturesConfig
 from mmm_runner.errors import ConfigError
 from mmm_runner.features.transforms import (
     SEASONAL_PERIOD,
@@ -20,6 +21,7 @@ from mmm_runner.features.transforms import (
     geometric_adstock,
     hill_saturation,
     linear_trend,
+    logistic_saturation,
 )
 
 
@@ -38,6 +40,10 @@ class FeatureSet:
     target_offset: float  # m = mean of log1p(target)
     target_log_std: float
     n_fit: int  # rows the model is fitted on; rows after it are the holdout
+    # The learned structures transform media inside the model: activity / its training peak.
+    media_scaled: np.ndarray = field(default_factory=lambda: np.empty((0, 0)))  # (T, C)
+    media_peak: np.ndarray = field(default_factory=lambda: np.empty(0))  # (C,) raw peaks
+    target_mean: float = 1.0  # s: mean target over the training window (additive scale)
     scalers: dict[str, Standardizer] = field(default_factory=dict)
     decays: dict[str, float] = field(default_factory=dict)
     blocks: dict[str, list[str]] = field(default_factory=dict)
@@ -51,6 +57,7 @@ class FeatureSet:
             periods=self.periods[:n],
             x_channels=self.x_channels[:n],
             x_controls=self.x_controls[:n],
+            media_scaled=self.media_scaled[:n],
             target=self.target[:n],
             target_log_centered=self.target_log_centered[:n],
         )
@@ -62,6 +69,8 @@ class FeatureSet:
             frame[name] = self.x_channels[:, i]
         for j, name in enumerate(self.control_names):
             frame[name] = self.x_controls[:, j]
+        for i, name in enumerate(self.channel_names):
+            frame[f"{name}__scaled"] = self.media_scaled[:, i]
         frame["target_log_centered"] = self.target_log_centered
         frame["split"] = np.where(np.arange(len(frame)) < self.n_fit, "train", "holdout")
         return frame
@@ -79,11 +88,13 @@ class FeatureSet:
                 "mean": self.target_offset,
                 "std": self.target_log_std,
                 "note": "model target is log1p(y) - mean (centred, not scaled)",
+                "additive_scale": self.target_mean,
             },
+            "media_peak": dict(zip(self.channel_names, map(float, self.media_peak), strict=True)),
         }
 
 
-def channel_decays(drivers: list[str], adstock_cfg: Any) -> dict[str, float]:
+def channel_decays(drivers: list[str], adstock_cfg: AdstockConfig) -> dict[str, float]:
     """Decay per driver: `per_channel` overrides `decay_default`; unknown channels are typos."""
     per_channel = dict(adstock_cfg.per_channel or {})
     unknown = sorted(set(per_channel) - set(drivers))
@@ -95,8 +106,16 @@ def channel_decays(drivers: list[str], adstock_cfg: Any) -> dict[str, float]:
     return {c: float(per_channel.get(c, adstock_cfg.decay_default)) for c in drivers}
 
 
+def control_feature_count(n_controls: int, features_cfg: FeaturesConfig) -> int:
+    """Columns of the control block: controls, Fourier terms and the trend."""
+    n = n_controls
+    if features_cfg.seasonality.enabled:
+        n += 2 * int(features_cfg.seasonality.K)
+    return n + int(bool(features_cfg.trend.enabled))
+
+
 def transform_channel(
-    x: np.ndarray, decay: float, features_cfg: Any, n_fit: int | None = None
+    x: np.ndarray, decay: float, features_cfg: FeaturesConfig, n_fit: int | None = None
 ) -> np.ndarray:
     """Adstock, then (optionally) Hill saturation: the media response before z-scoring.
 
@@ -106,7 +125,10 @@ def transform_channel(
     sat = features_cfg.saturation
     if sat.enabled:
         peak = float(out[:n_fit].max(initial=0.0))
-        out = hill_saturation(out, float(sat.K), float(sat.S), peak=peak)
+        if str(getattr(sat.type, "value", sat.type)) == "logistic":
+            out = logistic_saturation(out, float(sat.K), peak=peak)
+        else:
+            out = hill_saturation(out, float(sat.K), float(sat.S), peak=peak)
     return out
 
 
@@ -115,11 +137,11 @@ def build_features(
     target_col: str,
     drivers: list[str],
     controls: list[str],
-    features_cfg: Any,
+    features_cfg: FeaturesConfig,
     grain: str,
     holdout_periods: int = 0,
 ) -> FeatureSet:
-    """Build the channel and control blocks of SPEC §1.3 from a brand-time frame.
+    """Build the channel and control blocks (docs/model.md, "Features") from a brand-time frame.
 
     Every fitted quantity (scalers, Hill peak, target offset) uses the training window only, so
     the last `holdout_periods` periods stay unseen until they are forecast.
@@ -138,9 +160,12 @@ def build_features(
         scalers[name] = Standardizer.fit(values[:n_fit])
         return scalers[name].transform(values)
 
-    channel_cols, zero_points = [], []
+    channel_cols, zero_points, scaled_cols, peaks = [], [], [], []
     for name in drivers:
         values = frame[name].to_numpy(float)
+        peak = float(values[:n_fit].max(initial=0.0))
+        peaks.append(peak)
+        scaled_cols.append(values / peak if peak > 0 else np.zeros_like(values))
         transformed = transform_channel(values, decays[name], features_cfg, n_fit)
         channel_cols.append(standardize(name, transformed))
         zero_points.append(float(scalers[name].transform(0.0)))
@@ -173,6 +198,9 @@ def build_features(
         target_offset=offset,
         target_log_std=float(log_target[:n_fit].std()),
         n_fit=n_fit,
+        media_scaled=np.column_stack(scaled_cols) if scaled_cols else np.empty((n, 0)),
+        media_peak=np.asarray(peaks, dtype=float),
+        target_mean=float(target[:n_fit].mean()),
         scalers=scalers,
         decays=decays,
         blocks={

@@ -1,4 +1,6 @@
-"""Pure numpy transforms of SPEC §1.3. No config, no I/O: easy to test against hand values."""
+"""Pure numpy media and time transforms (docs/model.md, "Features").
+
+No config, no I/O: easy to test against hand values."""
 
 from __future__ import annotations
 
@@ -41,6 +43,23 @@ def hill_saturation(
         return np.zeros_like(x)
     scaled = np.clip(x / peak, 0.0, None) ** slope
     return scaled / (half_saturation**slope + scaled)
+
+
+def logistic_saturation(
+    x: np.ndarray, half_saturation: float, peak: float | None = None
+) -> np.ndarray:
+    """Logistic curve `(1 - exp(-lam x)) / (1 + exp(-lam x))` on the series over its peak.
+
+    `lam = ln 3 / K`, so K is the half-saturation point as for the Hill curve.
+    """
+    if half_saturation <= 0:
+        raise ValueError(f"saturation K must be > 0, got K={half_saturation}")
+    x = np.asarray(x, dtype=float)
+    peak = x.max(initial=0.0) if peak is None else peak
+    if peak <= 0:
+        return np.zeros_like(x)
+    decay_term = np.exp(-(np.log(3.0) / half_saturation) * np.clip(x / peak, 0.0, None))
+    return (1.0 - decay_term) / (1.0 + decay_term)
 
 
 def fourier_terms(n_periods: int, period: float, harmonics: int) -> np.ndarray:

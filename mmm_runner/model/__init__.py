@@ -1,1 +1,47 @@
-"""The PyMC model of SPEC §2 and how it is sampled. pymc is imported lazily (it costs ~3 s)."""
+"""Model structures: each states its parameters and equations once (see structure.py).
+
+`structure_for(model_cfg)` picks the structure named by `model.structure`. Importing this
+package is cheap (no PyMC, no numba): config errors must fail fast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from mmm_runner.config.schema import FeaturesConfig, ModelConfig, value_of
+from mmm_runner.data.columns import ColumnPlan
+from mmm_runner.errors import ConfigError
+from mmm_runner.features.build import control_feature_count
+from mmm_runner.model.fixed import FIXED
+from mmm_runner.model.learned import AdditiveStructure, LearnedStructure, MediaRecipe
+from mmm_runner.model.structure import ModelStructure
+
+STRUCTURES = ("fixed", "learned", "additive")
+
+
+def structure_for(model_cfg: ModelConfig, features_cfg: FeaturesConfig) -> ModelStructure:
+    """The structure `model.structure` names, set up with the run's media recipe."""
+    name = value_of(model_cfg.structure)
+    if name == "fixed":
+        return FIXED
+    if name == "learned":
+        return LearnedStructure(MediaRecipe.from_config(features_cfg, model_cfg))
+    if name == "additive":
+        return AdditiveStructure(MediaRecipe.from_config(features_cfg, model_cfg))
+    raise ConfigError(f"model.structure: {name!r} is not one of {STRUCTURES}")
+
+
+def periods_to_fit(
+    model_cfg: ModelConfig, features_cfg: FeaturesConfig
+) -> Callable[[ColumnPlan], int]:
+    """The data layer's minimum: two periods per scalar parameter of the structure."""
+    structure = structure_for(model_cfg, features_cfg)
+
+    def rule(plan: ColumnPlan) -> int:
+        sizes = {
+            "channel": len(plan.drivers),
+            "control": control_feature_count(len(plan.controls), features_cfg),
+        }
+        return 2 * structure.parameter_count(model_cfg, sizes)
+
+    return rule

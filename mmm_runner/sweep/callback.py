@@ -22,11 +22,13 @@ class LeaderboardCallback(Callback):
         self.sweep_dir = Path(str(config.hydra.sweep.dir))
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        from mmm_runner.store import SweepArtifact
         from mmm_runner.sweep.leaderboard import build_leaderboard
 
         sweep_dir = self.sweep_dir or Path(str(config.hydra.sweep.dir))
         table = build_leaderboard(sweep_dir)
-        print(f"leaderboard: {sweep_dir / 'leaderboard.md'} ({len(table)} runs)")
+        markdown = SweepArtifact.LEADERBOARD_MD.path(sweep_dir)
+        print(f"leaderboard: {markdown} ({len(table)} runs)")
         if len(table) and "elpd_loo" in table:
             best = table.iloc[0]
             print(f"best: {best['run']} [{best['overrides']}] elpd_loo {best['elpd_loo']:.2f}")

@@ -1,13 +1,15 @@
 """Build a leaderboard from any folder of run directories.
 
-One row per run (failed runs included, with their error), ranked by ELPD-LOO among converged
-runs first. Runs within 2 SE of the best (SE of the pointwise difference, as arviz.compare)
-are marked: the data cannot tell them apart, so pick among them on business grounds.
+One row per run (failed runs included, with their error), ranked by ELPD-LOO. A run's
+`reliability` is `ok` (converged), `flagged` (its only problem is a max R-hat between 1.01
+and 1.05: ranked with the others, marked so a reviewer reruns it longer) or `unreliable`
+(divergences, R-hat >= 1.05, too few effective draws: ranked after every other scored run).
+Runs within 2 SE of the best (SE of the pointwise difference, as arviz.compare) are marked:
+the data cannot tell them apart, so pick among them on business grounds.
 """
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +18,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from mmm_runner.io.artifacts import write_parquet, write_text
+from mmm_runner import store
+from mmm_runner.store import SweepArtifact, find_runs, load_run
+from mmm_runner.store.reader import RunReadError, RunRecord
+from mmm_runner.store.records import Diagnostics, Loo
 
 
 def pareto_k_threshold(n_samples: int) -> float:
@@ -24,107 +29,111 @@ def pareto_k_threshold(n_samples: int) -> float:
     return min(1.0 - 1.0 / math.log10(n_samples), 0.7)
 
 
-LEADERBOARD_FILES = ("leaderboard.csv", "leaderboard.md", "leaderboard.parquet")
+LEADERBOARD_FILES = tuple(a.filename for a in SweepArtifact)
+RHAT_FLAG_MAX = 1.05  # up to here an R-hat problem is flagged, not sunk
 LEADING_COLUMNS = (
-    "rank", "run", "overrides", "status", "converged", "elpd_loo", "elpd_loo_se", "elpd_diff",
-    "elpd_diff_se", "within_2se_of_best", "pareto_k_bad", "p_loo", "max_rhat", "divergences",
+    "rank", "run", "overrides", "status", "reliability", "converged", "elpd_loo", "elpd_loo_se",
+    "elpd_diff", "elpd_diff_se", "within_2se_of_best", "pareto_k_bad", "p_loo", "max_rhat",
+    "divergences",
 )  # fmt: skip
 
 
 @dataclass
-class RunRecord:
+class LeaderboardRow:
+    """One table row (cells by column) and what ranking needs beyond it."""
+
     row: dict[str, Any]
     pointwise_elpd: np.ndarray | None = None
-    data_key: tuple | None = None  # runs are comparable only on the same observations
+    data_key: tuple[str | None, int] | None = None  # comparable only on the same observations
 
 
-def find_run_dirs(root: Path) -> list[Path]:
-    """Every folder below `root` (or root itself) holding a status.json."""
-    return sorted({p.parent for p in Path(root).rglob("status.json")})
+def _label(run_dir: Path, root: Path) -> str:
+    return run_dir.relative_to(root).as_posix() if run_dir != root else run_dir.name
 
 
-def _read_json(path: Path) -> dict[str, Any] | None:
-    try:
-        return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-
-
-def _overrides(run_dir: Path) -> str:
-    path = run_dir / ".hydra" / "overrides.yaml"
-    if not path.is_file():
-        return ""
-    from omegaconf import OmegaConf
-
-    return " ".join(str(o) for o in OmegaConf.load(path))
-
-
-def read_run(run_dir: Path, root: Path) -> RunRecord:
-    """One leaderboard row from the artifacts of a run directory."""
-    status = _read_json(run_dir / "status.json") or {}
-    error = status.get("error") or {}
+def leaderboard_row(record: RunRecord, root: Path) -> LeaderboardRow:
+    """One row from a run read by the store: convergence, fit, ROAS and, if finished, LOO."""
+    error = record.status.error
     row: dict[str, Any] = {
-        "run": run_dir.relative_to(root).as_posix() if run_dir != root else run_dir.name,
-        "overrides": _overrides(run_dir),
-        "status": status.get("stage"),
-        "error": (error.get("message") or "").splitlines()[0] if error else "",
+        "run": _label(record.run_dir, root),
+        "overrides": " ".join(record.overrides),
+        "status": record.status.stage,
+        "error": next(iter(error.message.splitlines()), "") if error else "",
     }
-    diagnostics = _read_json(run_dir / "diagnostics.json")
-    if diagnostics:
+    if record.diagnostics:
+        d = record.diagnostics
         row.update(
-            converged=diagnostics["converged"],
-            max_rhat=diagnostics["max_rhat"],
-            min_ess_bulk=diagnostics["min_ess_bulk"],
-            divergences=diagnostics["divergences"],
+            converged=d.converged,
+            max_rhat=d.max_rhat,
+            min_ess_bulk=d.min_ess_bulk,
+            divergences=d.divergences,
+            reliability=reliability(d),
         )
-    metrics = _read_json(run_dir / "fit_metrics.json")
-    if metrics:
-        row.update(mape=metrics["mape"], rmse=metrics["rmse"], r2=metrics["r2"])
-        holdout = metrics.get("holdout") or {}
+    if record.fit_metrics:
+        fit, holdout = record.fit_metrics.in_sample, record.fit_metrics.holdout
+        row.update(mape=fit.mape, rmse=fit.rmse, r2=fit.r2)
         row.update(
-            holdout_mape=holdout.get("mape"),
-            holdout_rmse=holdout.get("rmse"),
-            holdout_coverage_94=holdout.get("interval_coverage_94"),
+            holdout_mape=holdout.mape if holdout else None,
+            holdout_rmse=holdout.rmse if holdout else None,
+            holdout_coverage_94=holdout.interval_coverage_94 if holdout else None,
         )
-    roi = _read_json(run_dir / "roi_metrics.json")
-    if roi:
-        for channel, entry in roi["channels"].items():
-            row[f"roas_{channel}"] = entry["roas"]["mean"] if "roas" in entry else None
-    record = RunRecord(row)
-    posterior = run_dir / "posterior.nc"
-    if row["status"] == "OUTPUTS_READY" and posterior.is_file():
-        _add_loo(record, _read_json(run_dir / "loo.json") or _loo_from(posterior), run_dir)
-    return record
+    if record.roi:
+        for channel, entry in record.roi.channels.items():
+            row[f"roas_{channel}"] = entry.roas.mean if entry.roas else None
+    entry = LeaderboardRow(row)
+    if record.status.finished:
+        loo = record.loo or _loo_from_posterior(record)
+        if loo is not None:
+            _add_loo(entry, loo, record)
+    return entry
 
 
-def _loo_from(posterior: Path) -> dict[str, Any]:
-    """LOO for runs made before loo.json existed: recomputed from posterior.nc."""
-    import arviz as az
+def reliability(d: Diagnostics) -> str:
+    """ok | flagged (only R-hat in [1.01, 1.05)) | unreliable (anything worse)."""
+    if d.converged:
+        return "ok"
+    only_rhat = all(reason.startswith("max R-hat") for reason in d.reasons)
+    if only_rhat and d.divergences == 0 and d.max_rhat is not None and d.max_rhat < RHAT_FLAG_MAX:
+        return "flagged"
+    return "unreliable"
 
+
+def _loo_from_posterior(record: RunRecord) -> Loo | None:
+    """LOO for runs made before Artifact.LOO existed: recomputed from the posterior."""
+    if record.posterior is None:
+        return None
     from mmm_runner.analysis.diagnostics import loo_report
 
-    return loo_report(az.from_netcdf(posterior))
+    return Loo.parse(loo_report(record.posterior))
 
 
-def _add_loo(record: RunRecord, loo: dict[str, Any], run_dir: Path) -> None:
-    pareto_k = np.asarray(loo["pareto_k"])
-    threshold = pareto_k_threshold(int(loo["n_samples"]))
-    record.row.update(
-        elpd_loo=loo["elpd_loo"],
-        elpd_loo_se=loo["se"],
-        p_loo=loo["p_loo"],
-        pareto_k_bad=int((pareto_k > threshold).sum()),
+def _add_loo(entry: LeaderboardRow, loo: Loo, record: RunRecord) -> None:
+    threshold = pareto_k_threshold(loo.n_samples)
+    entry.row.update(
+        elpd_loo=loo.elpd_loo,
+        elpd_loo_se=loo.se,
+        p_loo=loo.p_loo,
+        pareto_k_bad=int((loo.pareto_k > threshold).sum()),
         pareto_k_threshold=threshold,
     )
-    record.pointwise_elpd = np.asarray(loo["loo_i"])
-    manifest = _read_json(run_dir / "manifest.json") or {}
-    record.data_key = (manifest.get("input", {}).get("sha256"), len(record.pointwise_elpd))
+    entry.pointwise_elpd = loo.loo_i
+    input_sha256 = record.manifest.input_sha256 if record.manifest else None
+    entry.data_key = (input_sha256, len(loo.loo_i))
 
 
-def rank(records: list[RunRecord]) -> pd.DataFrame:
-    """Converged runs first, each group by ELPD-LOO; failed and unscored runs last."""
+def read_row(run_dir: Path, root: Path) -> LeaderboardRow:
+    """A run's row; a run whose files cannot be parsed is listed as UNREADABLE, not skipped."""
+    try:
+        return leaderboard_row(load_run(run_dir), root)
+    except RunReadError as exc:
+        row = {"run": _label(run_dir, root), "overrides": "", "status": "UNREADABLE"}
+        return LeaderboardRow({**row, "error": str(exc)})
+
+
+def rank(records: list[LeaderboardRow]) -> pd.DataFrame:
+    """By ELPD-LOO, unreliable runs after the others; failed and unscored runs last."""
     scored = [r for r in records if r.pointwise_elpd is not None]
-    scored.sort(key=lambda r: (not r.row.get("converged", False), -r.row["elpd_loo"]))
+    scored.sort(key=lambda r: (r.row.get("reliability") == "unreliable", -r.row["elpd_loo"]))
     best = scored[0] if scored else None
     for record in scored:
         assert best is not None and best.pointwise_elpd is not None
@@ -165,17 +174,17 @@ def to_markdown(table: pd.DataFrame) -> str:
 
 
 def build_leaderboard(root: Path, write: bool = True) -> pd.DataFrame:
-    """Rank every run below `root`; write leaderboard.csv/.md/.parquet into `root`."""
+    """Rank every run below `root`; write the SweepArtifact leaderboard files into `root`."""
     root = Path(root)
-    records = [read_run(d, root) for d in find_run_dirs(root)]
+    records = [read_row(d, root) for d in find_runs(root)]
     table = rank(records)
     if write:
         table = table.astype({"rank": "Int64"}) if len(table) else table
-        write_text(root / "leaderboard.csv", table.to_csv(index=False))
+        store.write(root, SweepArtifact.LEADERBOARD_CSV, table.to_csv(index=False))
         header = (
             f"# Leaderboard: {root.name}\n\nRanked by ELPD-LOO (converged runs first). "
             "`within_2se_of_best`: indistinguishable from the best by the data.\n\n"
         )
-        write_text(root / "leaderboard.md", header + to_markdown(table))
-        write_parquet(root / "leaderboard.parquet", table)
+        store.write(root, SweepArtifact.LEADERBOARD_MD, header + to_markdown(table))
+        store.write(root, SweepArtifact.LEADERBOARD_PARQUET, table)
     return table

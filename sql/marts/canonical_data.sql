@@ -7,9 +7,12 @@
 -- COLUMNS only to keep it non-empty for datasets without controls; the caller drops it.
 -- Params: $summed_columns (VARCHAR[]), $averaged_columns (VARCHAR[])
 with dated as (
-    select t.*, p."_period_date", p.period_index
+    select
+        t.*,
+        p."_period_date",
+        p.period_index
     from stg_typed as t
-    join stg_periods as p on t."period_start" = p."period_start"
+    inner join stg_periods as p on t."period_start" = p."period_start"
 ),
 
 brand as (
@@ -29,4 +32,5 @@ final as (
     select * from brand
 )
 
-select * from final order by period_start
+select * from final
+order by period_start

@@ -3,7 +3,9 @@
 -- asked for: line numbers and original text are what the row-level checks report.
 -- Params: $path
 with final as (
-    select row_number() over () as "_source_row", *
+    select
+        row_number() over () as "_source_row",
+        *
     from source_rows($path)
 )
 

@@ -1,7 +1,9 @@
 -- stg_entity_periods: one row per (entity, period), with the step from that entity's previous
 -- period -- the time axis that grain detection, spacing and coverage checks all read.
 with periods as (
-    select distinct "entity_id", "_period_date" as period_date
+    select distinct
+        "entity_id",
+        "_period_date" as period_date
     from stg_rows
     where "_period_date" is not null
 ),

@@ -3,7 +3,13 @@
 -- stg_column_roles table, so a hostile header is only ever data, never SQL. A view, so the
 -- long form streams through each check instead of being held in memory.
 with unpivoted as (
-    select "_source_row", "entity_id", "period_start", "_period_date", column_name, value_text
+    select
+        "_source_row",
+        "entity_id",
+        "period_start",
+        "_period_date",
+        column_name,
+        value_text
     from stg_rows
     unpivot include nulls (
         value_text for column_name in (
@@ -23,7 +29,7 @@ final as (
         u.value_text,
         try_cast(u.value_text as double) as value
     from unpivoted as u
-    join stg_column_roles as r using (column_name)
+    inner join stg_column_roles as r using (column_name)
 )
 
 select * from final

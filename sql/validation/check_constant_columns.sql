@@ -4,7 +4,8 @@
 -- description: the target, each driver and each control varies (not constant, not all zero)
 -- Params: $model_columns (VARCHAR[]: target, drivers, controls)
 with profile as (
-    select * from column_profile where list_contains($model_columns, column_name)
+    select * from column_profile
+    where list_contains($model_columns, column_name)
 ),
 
 final as (
@@ -13,7 +14,7 @@ final as (
         null::bigint as line,
         null::varchar as "entity_id",
         null::varchar as "period_start",
-        cast(min_value as varchar) as value,
+        min_value::varchar as value,
         case
             when max_value = 0 then 'all zero: carries no information'
             else 'constant: carries no information'
@@ -22,4 +23,5 @@ final as (
     where n_numeric > 0 and min_value = max_value
 )
 
-select * from final order by column_name
+select * from final
+order by column_name

@@ -22,4 +22,5 @@ final as (
     where n_copies > 1
 )
 
-select * from final order by "entity_id", "period_start", line
+select * from final
+order by "entity_id", "period_start", line

@@ -4,7 +4,8 @@
 -- description: within each entity, consecutive periods are one grain step apart (no gaps, no mixed spacing)
 -- Params: $grain ('WEEK' or 'MONTH'; anything else flags every step)
 with measured as (
-    select * from stg_entity_periods where previous_date is not null
+    select * from stg_entity_periods
+    where previous_date is not null
 ),
 
 final as (
@@ -28,4 +29,5 @@ final as (
     )
 )
 
-select * from final order by "entity_id", "period_start"
+select * from final
+order by "entity_id", "period_start"

@@ -14,4 +14,5 @@ with final as (
     where kind = 'missing'
 )
 
-select * from final order by column_name, line
+select * from final
+order by column_name, line

@@ -14,4 +14,5 @@ with final as (
     where kind = 'negative'
 )
 
-select * from final order by column_name, line
+select * from final
+order by column_name, line

@@ -13,7 +13,7 @@ final as (
         null::bigint as line,
         null::varchar as "entity_id",
         null::varchar as "period_start",
-        cast(n_periods as varchar) as value,
+        n_periods::varchar as value,
         'only ' || n_periods || ' periods; the model needs at least ' || $min_periods as problem
     from counted
     where n_periods < $min_periods

@@ -15,4 +15,5 @@ with final as (
     where "_period_date" is null and trim(coalesce("period_start", '')) <> ''
 )
 
-select * from final order by line
+select * from final
+order by line

@@ -39,16 +39,17 @@ final as (
         s.column_name,
         any_value(r.role) as role,
         any_value(n.n_rows) as n_rows,
-        any_value(stat_value) filter (where stat = 'n_numeric')::bigint as n_numeric,
-        any_value(stat_value) filter (where stat = 'n_non_finite')::bigint as n_non_finite,
-        any_value(stat_value) filter (where stat = 'n_negative')::bigint as n_negative,
-        any_value(stat_value) filter (where stat = 'min_value') as min_value,
-        any_value(stat_value) filter (where stat = 'max_value') as max_value,
-        any_value(stat_value) filter (where stat = 'mean_value') as mean_value
+        any_value(s.stat_value) filter (where s.stat = 'n_numeric')::bigint as n_numeric,
+        any_value(s.stat_value) filter (where s.stat = 'n_non_finite')::bigint as n_non_finite,
+        any_value(s.stat_value) filter (where s.stat = 'n_negative')::bigint as n_negative,
+        any_value(s.stat_value) filter (where s.stat = 'min_value') as min_value,
+        any_value(s.stat_value) filter (where s.stat = 'max_value') as max_value,
+        any_value(s.stat_value) filter (where s.stat = 'mean_value') as mean_value
     from stats as s
-    join stg_column_roles as r using (column_name)
+    inner join stg_column_roles as r using (column_name)
     cross join n_rows as n
     group by s.column_name
 )
 
-select * from final order by column_name
+select * from final
+order by column_name

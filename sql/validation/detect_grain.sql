@@ -35,11 +35,11 @@ final as (
         end as grain,
         week_steps,
         month_steps,
-        (select count(distinct period_date) from periods) as n_periods,
-        (select count(distinct "entity_id") from periods) as n_entities,
-        (select list(distinct "entity_id" order by "entity_id") from periods) as entities,
-        (select strftime(min(period_date), '%Y-%m-%d') from periods) as first_period,
-        (select strftime(max(period_date), '%Y-%m-%d') from periods) as last_period
+        (select count(distinct p.period_date) from periods as p) as n_periods,
+        (select count(distinct p."entity_id") from periods as p) as n_entities,
+        (select list(distinct p."entity_id" order by p."entity_id") from periods as p) as entities,
+        (select strftime(min(p.period_date), '%Y-%m-%d') from periods as p) as first_period,
+        (select strftime(max(p.period_date), '%Y-%m-%d') from periods as p) as last_period
     from counts
 )
 

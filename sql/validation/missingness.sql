@@ -19,4 +19,5 @@ final as (
     left join counted as c using (column_name)
 )
 
-select * from final order by column_name
+select * from final
+order by column_name

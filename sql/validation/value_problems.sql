@@ -14,7 +14,8 @@ with classified as (
 ),
 
 final as (
-    select * from classified where kind is not null
+    select * from classified
+    where kind is not null
 )
 
 select * from final

@@ -8,9 +8,23 @@ can only move the JAX cache.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import sys
 from pathlib import Path
+
+# numba checks only a cached function's own file for changes, not the constants or helpers it
+# imports from other files; keying the cache folder on every native source makes any change to
+# them start a fresh cache instead of loading stale machine code.
+NATIVE_SOURCES = sorted((Path(__file__).resolve().parents[1] / "model").glob("*native*.py"))
+
+
+def native_source_digest() -> str:
+    digest = hashlib.sha256()
+    for path in NATIVE_SOURCES:
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
 
 
 def cache_root(configured: str | None = None) -> Path:
@@ -27,7 +41,7 @@ def configure_caches(configured: str | None = None) -> dict[str, str]:
     root = cache_root(configured)
     places = {
         "pytensor": root / "pytensor",
-        "numba": root / "numba",
+        "numba": root / f"numba-{native_source_digest()}",
         "jax": root / "jax",
     }
     for path in places.values():

@@ -1,4 +1,6 @@
-"""SPEC §3: split a log-space model's fitted level into baseline and channel contributions."""
+"""Log-space structures: split the fitted level into baseline and channel parts.
+
+The method is docs/model.md, "Contributions and ROI"."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""status.json (SPEC §4): the stage a run has reached, so a killed run still tells its story."""
+"""status.json: the stage a run has reached, so a killed run still tells its story.
+
+Stages and lifecycle: docs/architecture.md, "Flow of one run"."""
 
 from __future__ import annotations
 
@@ -7,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from mmm_runner.io.artifacts import write_json
+from mmm_runner.store.layout import Artifact, write
 
 STAGES = ("CREATED", "VALIDATED", "FEATURES_BUILT", "TRAINING", "TRAINED", "OUTPUTS_READY")
 PROGRESS = {
@@ -28,7 +30,7 @@ class RunStatus:
     """Keeps status.json current; every change is one atomic rewrite."""
 
     def __init__(self, run_dir: Path) -> None:
-        self.path = Path(run_dir) / "status.json"
+        self.run_dir = Path(run_dir)
         self.state: dict[str, Any] = {
             "stage": None,
             "progress": 0.0,
@@ -44,7 +46,7 @@ class RunStatus:
         now = _now()
         self.state.update(stage=stage, progress=PROGRESS[stage], message=message, updated_at=now)
         self.state["stages"][stage] = now
-        write_json(self.path, self.state)
+        write(self.run_dir, Artifact.STATUS, self.state)
 
     def fail(self, exc: BaseException) -> None:
         now = _now()
@@ -57,4 +59,4 @@ class RunStatus:
             "last_stage_reached": last,
             "traceback": "".join(traceback.format_exception(exc)),
         }
-        write_json(self.path, self.state)
+        write(self.run_dir, Artifact.STATUS, self.state)

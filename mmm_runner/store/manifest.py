@@ -1,4 +1,4 @@
-"""manifest.json (SPEC §5): what is needed to reproduce and audit a run."""
+"""manifest.json: what is needed to reproduce and audit a run."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from mmm_runner.io.artifacts import sha256_file
-from mmm_runner.io.run_lock import LOCK_NAME
+from mmm_runner.store.artifacts import sha256_file
+from mmm_runner.store.layout import Artifact
+from mmm_runner.store.run_lock import LOCK_NAME
 
 PACKAGES = (
     "mmm_runner",
@@ -26,7 +27,7 @@ PACKAGES = (
 )
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # Files that change after the manifest is written (or vanish at the end of the run).
-UNLISTED = ("manifest.json", "status.json", LOCK_NAME)
+UNLISTED = (Artifact.MANIFEST.filename, Artifact.STATUS.filename, LOCK_NAME)
 
 
 def package_versions() -> dict[str, str | None]:

@@ -1,46 +1,45 @@
-"""The SPEC §2 model's log density and gradient, hand-derived, as cached numba C callbacks.
+"""The fixed structure's log density and gradient, hand-derived, as a cached numba C callback.
 
-nutpie's Rust NUTS calls these through a function pointer. Because the source is static,
-numba caches the machine code on disk (`cache=True`): a new process loads it in ~0.1 s
-instead of compiling a PyTensor graph (1.5 s from PyTensor's cache, ~12 s through nutpie's
-numba path), and refitting new data only swaps the data buffer.
+nutpie's Rust NUTS calls it through a function pointer. Because the source is static, numba
+caches the machine code on disk (`cache=True`): a new process loads it in ~0.1 s instead of
+compiling a PyTensor graph (1.5 s from PyTensor's cache, ~12 s through nutpie's numba path),
+and refitting new data only swaps the data buffer.
 
-Unconstrained vector: [intercept, log sigma_beta, log beta (or log beta_raw) x C, gamma x J,
-log sigma, (log nu)]; positive parameters use the log transform with its Jacobian, exactly as
-PyMC, so `tests/test_backends.py` checks logp and gradient against PyMC's own.
+Unconstrained vector: the order of `FixedStructure.parameters` -- [intercept, log sigma_beta,
+log beta (or log beta_raw) x C, gamma x J, log sigma, (log nu)]; positive parameters use the
+log transform with its Jacobian, exactly as PyMC, so `tests/test_backends.py` checks logp and
+gradient against the PyMC graph built from the structure's equations.
 
-Data buffer (float64): a header of HEADER values, then X_channels (T x C, row-major),
-X_controls (T x J) and y (T).
+Data buffer (model/native_support.py): structure header slots below, then X_channels (T x C,
+row-major), X_controls (T x J) and y (T).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numba
 import numpy as np
 
-HEADER = 16
-# header slots
+from mmm_runner.config.schema import ModelConfig, value_of
+from mmm_runner.features.build import FeatureSet
+from mmm_runner.model.native_support import (
+    HEADER,
+    LOGP_SIGNATURE,
+    N_DIM,
+    NativeDensity,
+    assemble_buffer,
+    data_view,
+    layout_of,
+)
+from mmm_runner.model.parameters import Parameter
+
+# structure header slots
 T_, C_, J_, STUDENT_T, CENTERED = 0, 1, 2, 3, 4
 INTERCEPT_MU, INTERCEPT_SD, SIGMA_BETA_SD, GAMMA_MU, GAMMA_SD, SIGMA_SD, NU_LAM = range(5, 12)
 HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 LOG_2 = math.log(2.0)
-
-LOGP_SIGNATURE = numba.types.int64(
-    numba.types.uint64,
-    numba.types.CPointer(numba.types.double),
-    numba.types.CPointer(numba.types.double),
-    numba.types.CPointer(numba.types.double),
-    numba.types.voidptr,
-)
-EXPAND_SIGNATURE = numba.types.int64(
-    numba.types.uint64,
-    numba.types.uint64,
-    numba.types.CPointer(numba.types.double),
-    numba.types.CPointer(numba.types.double),
-    numba.types.voidptr,
-)
 
 
 @numba.njit(cache=True)
@@ -56,11 +55,6 @@ def digamma(x: float) -> float:
         1.0 / 12 - inv2 * (1.0 / 120 - inv2 * (1.0 / 252 - inv2 * (1.0 / 240 - inv2 / 132)))
     )
     return result + math.log(x) - 0.5 * inv - series
-
-
-@numba.njit(cache=True)
-def n_dim_of(data: np.ndarray) -> int:
-    return 3 + int(data[C_]) + int(data[J_]) + int(data[STUDENT_T])
 
 
 @numba.njit(cache=True)
@@ -158,43 +152,10 @@ def logp_and_grad(x: np.ndarray, grad: np.ndarray, data: np.ndarray) -> float:
     return lp
 
 
-@numba.njit(cache=True)
-def expand(x: np.ndarray, out: np.ndarray, data: np.ndarray) -> None:
-    """Constrained draws: intercept, sigma_beta, beta[C], gamma[J], sigma, (nu), (beta_raw[C])."""
-    n_c, n_j = int(data[C_]), int(data[J_])
-    student = data[STUDENT_T] > 0.5
-    centered = data[CENTERED] > 0.5
-    i_gamma = 2 + n_c
-    i_sigma = i_gamma + n_j
-    sigma_beta = math.exp(x[1])
-    out[0] = x[0]
-    out[1] = sigma_beta
-    for c in range(n_c):
-        positive = math.exp(x[2 + c])
-        out[2 + c] = positive if centered else sigma_beta * positive
-    for j in range(n_j):
-        out[i_gamma + j] = x[i_gamma + j]
-    out[i_sigma] = math.exp(x[i_sigma])
-    k = i_sigma + 1
-    if student:
-        out[k] = math.exp(x[k])
-        k += 1
-    if not centered:
-        for c in range(n_c):
-            out[k + c] = math.exp(x[2 + c])
-
-
-@numba.njit(cache=True)
-def _data_view(user_data: numba.types.voidptr) -> np.ndarray:
-    header = numba.carray(user_data, (HEADER,), np.float64)
-    n_t, n_c, n_j = int(header[T_]), int(header[C_]), int(header[J_])
-    return numba.carray(user_data, (HEADER + n_t * (n_c + n_j + 1),), np.float64)
-
-
 @numba.cfunc(LOGP_SIGNATURE, cache=True)
 def logp_callback(dim, x_ptr, grad_ptr, logp_ptr, user_data):  # type: ignore[no-untyped-def]
-    data = _data_view(user_data)
-    if dim != n_dim_of(data):
+    data = data_view(user_data)
+    if dim != int(data[N_DIM]):
         return -1
     x = numba.carray(x_ptr, (dim,))
     grad = numba.carray(grad_ptr, (dim,))
@@ -209,12 +170,46 @@ def logp_callback(dim, x_ptr, grad_ptr, logp_ptr, user_data):  # type: ignore[no
     return 0
 
 
-@numba.cfunc(EXPAND_SIGNATURE, cache=True)
-def expand_callback(dim, n_expanded, x_ptr, out_ptr, user_data):  # type: ignore[no-untyped-def]
-    data = _data_view(user_data)
-    if dim != n_dim_of(data):
-        return -1
-    x = numba.carray(x_ptr, (dim,))
-    out = numba.carray(out_ptr, (n_expanded,))
-    expand(x, out, data)
-    return 0
+def native_data(
+    features: FeatureSet,
+    model_cfg: ModelConfig,
+    priors: dict[str, dict[str, float]],
+    parameters: Sequence[Parameter],
+    dim_sizes: dict[str, int],
+) -> np.ndarray:
+    """The float64 buffer `logp_and_grad` reads."""
+    header = np.zeros(HEADER)
+    n_t, n_c = features.x_channels.shape
+    n_j = features.x_controls.shape[1]
+    header[[T_, C_, J_]] = n_t, n_c, n_j
+    header[STUDENT_T] = value_of(model_cfg.likelihood) == "StudentT"
+    header[CENTERED] = value_of(model_cfg.beta_parametrization) == "centered"
+    header[INTERCEPT_MU] = priors["intercept"]["mu"]
+    header[INTERCEPT_SD] = priors["intercept"]["sigma"]
+    header[SIGMA_BETA_SD] = priors["sigma_beta"]["sigma"]
+    header[GAMMA_MU] = priors["gamma"]["mu"]
+    header[GAMMA_SD] = priors["gamma"]["sigma"]
+    header[SIGMA_SD] = priors["sigma"]["sigma"]
+    header[NU_LAM] = priors["nu"]["lam"] if "nu" in priors else 0.0
+    body = [features.x_channels, features.x_controls, features.target_log_centered]
+    return assemble_buffer(header, body, parameters, dim_sizes)
+
+
+def density(
+    features: FeatureSet,
+    model_cfg: ModelConfig,
+    priors: dict[str, dict[str, float]],
+    parameters: Sequence[Parameter],
+    dim_sizes: dict[str, int],
+) -> NativeDensity:
+    """The native density with PyMC's start: the prior's central point (jittered by NUTS)."""
+    data = native_data(features, model_cfg, priors, parameters, dim_sizes)
+    n_c, n_j = dim_sizes["channel"], dim_sizes["control"]
+    center = np.zeros(int(data[N_DIM]))
+    center[1] = np.log(priors["sigma_beta"]["sigma"] * 0.5)
+    center[2 : 2 + n_c] = center[1]
+    sigma_at = 2 + n_c + n_j
+    center[sigma_at] = np.log(0.1)
+    if center.size > sigma_at + 1:
+        center[sigma_at + 1] = np.log(10.0)
+    return NativeDensity(logp_callback, data, layout_of(parameters, dim_sizes), center)

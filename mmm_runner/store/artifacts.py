@@ -1,4 +1,4 @@
-"""Write artifacts atomically: a temp file in the same folder, fsync, then rename.
+"""Write artifacts atomically (a temp file in the same folder, fsync, then rename); read them back.
 
 A reader (or a run killed mid-write) sees each file complete or not at all.
 """
@@ -11,10 +11,13 @@ import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import pandas as pd
+
+if TYPE_CHECKING:
+    from arviz import InferenceData
 
 
 def _umask() -> int:
@@ -83,8 +86,50 @@ def write_parquet(path: Path, frame: pd.DataFrame) -> Path:
 
 
 def write_with(path: Path, writer: Callable[[Path], None]) -> Path:
-    """Atomic write through any library writer that takes a path (e.g. netCDF)."""
+    """Atomic write through any library writer that takes a path."""
     return _atomic(path, writer)
+
+
+class NetCDFWritable(Protocol):
+    """What `write_netcdf` needs (arviz.InferenceData), without importing arviz here."""
+
+    def to_netcdf(self, filename: str, *, engine: str) -> object: ...
+
+
+def write_netcdf(path: Path, data: NetCDFWritable) -> Path:
+    """h5netcdf: the engine arviz reads back without netCDF4's C library."""
+    return _atomic(path, lambda tmp: data.to_netcdf(str(tmp), engine="h5netcdf"))
+
+
+def read_json(path: Path) -> Any:
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def read_text(path: Path) -> str:
+    return Path(path).read_text(encoding="utf-8")
+
+
+def read_parquet(path: Path) -> pd.DataFrame:
+    return pd.read_parquet(path)
+
+
+def read_yaml(path: Path) -> Any:
+    """Plain data; interpolations stay as written (their resolvers live in the writing process)."""
+    from omegaconf import OmegaConf
+
+    return OmegaConf.to_container(OmegaConf.load(path), resolve=False)
+
+
+def read_netcdf(path: Path) -> InferenceData:
+    """Imports arviz (about a second): only the code that needs the posterior pays for it."""
+    import arviz
+
+    return arviz.from_netcdf(str(path))
+
+
+def read_dir(path: Path) -> dict[str, str]:
+    """A folder of text files: file name -> text, in name order."""
+    return {p.name: read_text(p) for p in sorted(Path(path).iterdir()) if p.is_file()}
 
 
 def sha256_file(path: Path) -> str:

@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from mmm_runner.errors import MMMError
+from mmm_runner.store.layout import WRITTEN_BY_RUN, Artifact
 
 LOCK_NAME = ".run.lock"
 
@@ -60,10 +61,10 @@ def run_lock(run_dir: Path) -> Iterator[None]:
         lock.unlink(missing_ok=True)
 
 
-def clear_previous_attempt(run_dir: Path, artifacts: Iterable[str]) -> None:
+def clear_previous_attempt(run_dir: Path, artifacts: Iterable[Artifact] = WRITTEN_BY_RUN) -> None:
     """Remove artifacts a previous (killed or failed) run left here; user files are untouched."""
-    for name in artifacts:
-        path = Path(run_dir) / name
+    for artifact in artifacts:
+        path = artifact.path(run_dir)
         if path.is_dir():
             shutil.rmtree(path)
         else:

@@ -1,1 +1,0 @@
-"""Run-directory I/O: atomic artifact writes and the run status file."""

@@ -1,0 +1,263 @@
+"""The learned structures' log density and gradient, hand-derived, as a cached numba callback.
+
+Serves `learned` and `additive` alike: they differ only in the observed target (log1p-centred or
+scaled by the mean), which arrives in the buffer. Equations: model/media.py and learned.py;
+`tests/test_structure_learned.py` checks logp and gradient against the PyMC graph's autodiff.
+
+Gradients of the media block for one channel (w_l = d^l / W, W = sum_k d^k, W' = dW/dd):
+    da/dd = sum_l x[t-l] (l d^(l-1) - w_l W') / W
+    hill:     dh/da = S h (1 - h) / a,  dh/dK = -S h (1 - h) / K,  dh/dS = h (1 - h) log(a / K)
+    logistic: dh/da = lam (1 - h^2) / 2,  dh/dK = -a lam (1 - h^2) / (2 K),  lam = ln 3 / K
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numba
+import numpy as np
+
+from mmm_runner.config.schema import ModelConfig, value_of
+from mmm_runner.features.build import FeatureSet
+from mmm_runner.model.media import HILL_FLOOR, LOG_3, SATURATION_CODES
+from mmm_runner.model.native_support import (
+    HALF_LOG_2PI,
+    HEADER,
+    LOGP_SIGNATURE,
+    N_DIM,
+    NativeDensity,
+    assemble_buffer,
+    data_view,
+    layout_of,
+    prior_logp,
+    prior_table,
+)
+from mmm_runner.model.parameters import Parameter
+
+if TYPE_CHECKING:
+    from mmm_runner.model.learned import LearnedStructure
+
+# structure header slots; I_* are coordinates in the unconstrained vector (-1: absent)
+T_, C_, J_, L_, STUDENT_T, CENTERED, FAMILY, S_FIXED = range(8)
+I_INTERCEPT, I_SIGMA_BETA, I_BETA, I_DECAY, I_K, I_SLOPE, I_GAMMA, I_SIGMA, I_NU = range(8, 17)
+MEDIA_AT, Z_AT, Y_AT, PRIORS_AT = range(17, 21)
+
+
+@numba.njit(cache=True)
+def digamma(x: float) -> float:
+    """psi(x) for x > 0: recurrence up to 6, then the asymptotic series (error < 1e-12)."""
+    result = 0.0
+    while x < 6.0:
+        result -= 1.0 / x
+        x += 1.0
+    inv = 1.0 / x
+    inv2 = inv * inv
+    series = inv2 * (
+        1.0 / 12 - inv2 * (1.0 / 120 - inv2 * (1.0 / 252 - inv2 * (1.0 / 240 - inv2 / 132)))
+    )
+    return result + math.log(x) - 0.5 * inv - series
+
+
+@numba.njit(cache=True)
+def logp_and_grad(x: np.ndarray, grad: np.ndarray, data: np.ndarray) -> float:
+    """Log density at unconstrained `x`; writes its gradient into `grad`."""
+    n_t, n_c, n_j, n_l = int(data[T_]), int(data[C_]), int(data[J_]), int(data[L_]) + 1
+    student, centered = data[STUDENT_T] > 0.5, data[CENTERED] > 0.5
+    family = int(data[FAMILY])
+    i_beta, i_decay, i_k = int(data[I_BETA]), int(data[I_DECAY]), int(data[I_K])
+    i_slope, i_gamma, i_sigma, i_nu = (
+        int(data[I_SLOPE]), int(data[I_GAMMA]), int(data[I_SIGMA]), int(data[I_NU])
+    )  # fmt: skip
+    media_at, z_at, y_at = int(data[MEDIA_AT]), int(data[Z_AT]), int(data[Y_AT])
+    n_dim = x.shape[0]
+    for k in range(n_dim):
+        grad[k] = 0.0
+    rows = data[int(data[PRIORS_AT]) : int(data[PRIORS_AT]) + 3 * n_dim].reshape((n_dim, 3))
+    lp = prior_logp(x, grad, rows)
+
+    intercept = x[int(data[I_INTERCEPT])]
+    sigma_beta = math.exp(x[int(data[I_SIGMA_BETA])])
+    sigma = math.exp(x[i_sigma])
+    nu = math.exp(x[i_nu]) if student else 0.0
+
+    # media block: h[t, c] and its derivatives by decay, K and slope
+    h = np.zeros((n_t, n_c))
+    dh_dd = np.zeros((n_t, n_c))
+    dh_dk = np.zeros((n_t, n_c))
+    dh_ds = np.zeros((n_t, n_c))
+    beta = np.empty(n_c)
+    weights = np.empty(n_l)
+    dweights = np.empty(n_l)
+    for c in range(n_c):
+        positive = math.exp(x[i_beta + c])
+        beta[c] = positive if centered else sigma_beta * positive
+        u = x[i_decay + c]
+        d = 1.0 / (1.0 + math.exp(-u))
+        total, dtotal, power = 0.0, 0.0, 1.0
+        for lag in range(n_l):
+            weights[lag] = power
+            total += power
+            if lag > 0:
+                dtotal += lag * power / d if d > 0.0 else (1.0 if lag == 1 else 0.0)
+            power *= d
+        for lag in range(n_l):
+            d_power = 0.0
+            if lag > 0:
+                d_power = lag * weights[lag] / d if d > 0.0 else (1.0 if lag == 1 else 0.0)
+            weights[lag] /= total
+            dweights[lag] = (d_power - weights[lag] * dtotal) / total
+        k_c = math.exp(x[i_k + c]) if i_k >= 0 else 1.0
+        s_c = math.exp(x[i_slope + c]) if i_slope >= 0 else data[S_FIXED]
+        for t in range(n_t):
+            a, da = 0.0, 0.0
+            for lag in range(n_l):
+                value = data[media_at + (lag * n_t + t) * n_c + c]
+                a += weights[lag] * value
+                da += dweights[lag] * value
+            if family == 0:  # hill
+                floored = a if a > HILL_FLOOR else HILL_FLOOR
+                ratio = (floored / k_c) ** s_c
+                value_h = ratio / (1.0 + ratio)
+                core = value_h * (1.0 - value_h)
+                dh_da = s_c * core / floored if a > HILL_FLOOR else 0.0
+                dh_dk[t, c] = -s_c * core / k_c
+                dh_ds[t, c] = core * math.log(floored / k_c)
+            elif family == 1:  # logistic with lam = ln 3 / K
+                lam = LOG_3 / k_c
+                e = math.exp(-lam * a)
+                value_h = (1.0 - e) / (1.0 + e)
+                half_slope = 0.5 * (1.0 - value_h * value_h)
+                dh_da = lam * half_slope
+                dh_dk[t, c] = -a * lam * half_slope / k_c
+            else:  # no saturation
+                value_h = a
+                dh_da = 1.0
+            h[t, c] = value_h
+            dh_dd[t, c] = dh_da * da
+
+    # likelihood
+    d_mu_all = np.empty(n_t)
+    d_log_sigma, d_nu = 0.0, 0.0
+    if student:
+        const = math.lgamma(0.5 * (nu + 1.0)) - math.lgamma(0.5 * nu) - 0.5 * math.log(nu * math.pi)
+        d_const = 0.5 * digamma(0.5 * (nu + 1.0)) - 0.5 * digamma(0.5 * nu) - 0.5 / nu
+    for t in range(n_t):
+        mu = intercept
+        for c in range(n_c):
+            mu += beta[c] * h[t, c]
+        for j in range(n_j):
+            mu += data[z_at + t * n_j + j] * x[i_gamma + j]
+        r = (data[y_at + t] - mu) / sigma
+        r2 = r * r
+        if student:
+            lp += const - math.log(sigma) - 0.5 * (nu + 1.0) * math.log1p(r2 / nu)
+            w = (nu + 1.0) / (nu + r2)
+            d_mu = w * r / sigma
+            d_log_sigma += -1.0 + w * r2
+            d_nu += d_const - 0.5 * math.log1p(r2 / nu) + 0.5 * (nu + 1.0) * r2 / (nu * (nu + r2))
+        else:
+            lp += -0.5 * r2 - math.log(sigma) - HALF_LOG_2PI
+            d_mu = r / sigma
+            d_log_sigma += -1.0 + r2
+        d_mu_all[t] = d_mu
+        grad[int(data[I_INTERCEPT])] += d_mu
+        for j in range(n_j):
+            grad[i_gamma + j] += d_mu * data[z_at + t * n_j + j]
+
+    for c in range(n_c):
+        g_beta, g_d, g_k, g_s = 0.0, 0.0, 0.0, 0.0
+        for t in range(n_t):
+            g_beta += d_mu_all[t] * h[t, c]
+            g_d += d_mu_all[t] * dh_dd[t, c]
+            g_k += d_mu_all[t] * dh_dk[t, c]
+            g_s += d_mu_all[t] * dh_ds[t, c]
+        grad[i_beta + c] += g_beta * beta[c]  # d beta / d log(.) = beta in both forms
+        if not centered:
+            grad[int(data[I_SIGMA_BETA])] += g_beta * beta[c]
+        d = 1.0 / (1.0 + math.exp(-x[i_decay + c]))
+        grad[i_decay + c] += beta[c] * g_d * d * (1.0 - d)
+        if i_k >= 0:
+            grad[i_k + c] += beta[c] * g_k * math.exp(x[i_k + c])
+        if i_slope >= 0:
+            grad[i_slope + c] += beta[c] * g_s * math.exp(x[i_slope + c])
+    grad[i_sigma] += d_log_sigma
+    if student:
+        grad[i_nu] += d_nu * nu
+    return lp
+
+
+@numba.cfunc(LOGP_SIGNATURE, cache=True)
+def logp_callback(dim, x_ptr, grad_ptr, logp_ptr, user_data):  # type: ignore[no-untyped-def]
+    data = data_view(user_data)
+    if dim != int(data[N_DIM]):
+        return -1
+    x = numba.carray(x_ptr, (dim,))
+    grad = numba.carray(grad_ptr, (dim,))
+    logp = numba.carray(logp_ptr, (1,))
+    value = logp_and_grad(x, grad, data)
+    logp[0] = value
+    if not math.isfinite(value):
+        return 4
+    for k in range(dim):
+        if not math.isfinite(grad[k]):
+            return 3
+    return 0
+
+
+def density(
+    structure: LearnedStructure,
+    features: FeatureSet,
+    model_cfg: ModelConfig,
+    parameters: Sequence[Parameter],
+) -> NativeDensity | None:
+    """The native density, or None when a prior is outside the native families."""
+    sizes = structure.dim_sizes(features)
+    specs = [structure.prior(p, model_cfg, features) for p in parameters]
+    rows = prior_table(parameters, specs, sizes)
+    if rows is None:
+        return None
+    starts, at = {}, 0
+    for param in parameters:
+        starts[param.name] = at
+        at += param.size(sizes)
+    recipe = structure.recipe
+    data_arrays = structure.model_data(features)
+    lags = data_arrays["media_lags"]
+    n_t, n_c = features.media_scaled.shape
+    n_j = features.x_controls.shape[1]
+    header = np.full(HEADER, -1.0)
+    header[[T_, C_, J_, L_]] = n_t, n_c, n_j, recipe.max_lag
+    header[STUDENT_T] = value_of(model_cfg.likelihood) == "StudentT"
+    header[CENTERED] = "beta" in starts
+    header[FAMILY] = SATURATION_CODES[recipe.family]
+    header[S_FIXED] = recipe.slope
+    slots = {
+        I_INTERCEPT: "intercept", I_SIGMA_BETA: "sigma_beta", I_DECAY: "decay",
+        I_K: "half_saturation", I_SLOPE: "slope", I_GAMMA: "gamma", I_SIGMA: "sigma", I_NU: "nu",
+    }  # fmt: skip
+    for slot, name in slots.items():
+        header[slot] = starts.get(name, -1)
+    header[I_BETA] = starts["beta"] if "beta" in starts else starts["beta_raw"]
+    header[I_GAMMA] = starts["gamma"]  # present even when empty (J = 0)
+    body = [lags, features.x_controls, structure.observed(features), rows]
+    header[MEDIA_AT] = HEADER
+    header[Z_AT] = HEADER + lags.size
+    header[Y_AT] = header[Z_AT] + features.x_controls.size
+    header[PRIORS_AT] = header[Y_AT] + n_t
+    data = assemble_buffer(header, body, parameters, sizes)
+    center = np.zeros(int(data[N_DIM]))  # the prior's centre, in unconstrained space
+    for param, spec in zip(parameters, specs, strict=True):
+        block = slice(starts[param.name], starts[param.name] + param.size(sizes))
+        if spec.dist == "LogNormal":
+            center[block] = spec.params["mu"]
+        elif spec.dist == "Exponential":
+            center[block] = -np.log(spec.params["lam"])  # the mean
+        elif param.transform == "log":
+            center[block] = np.log(0.5 * float(np.mean(spec.params.get("sigma", 1.0))))
+        elif spec.dist == "Beta":
+            center[block] = np.log(np.asarray(spec.params["alpha"]) / spec.params["beta"])
+        elif spec.dist == "Normal":
+            center[block] = spec.params.get("mu", 0.0)
+    return NativeDensity(logp_callback, data, layout_of(parameters, sizes), center)
