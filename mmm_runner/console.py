@@ -20,6 +20,8 @@ def run_summary(result: Any) -> str:
             f"{diag['divergences']})"
         )
         lines += [f"  advice: {a}" for a in diag["advice"]]
+        learned = diag.get("prior_posterior") or {}
+        lines += [f"  prior only: {w}" for w in learned.get("warnings", [])]
     if result.roi:
         lines.append(f"{'channel':<24}{'spend':>14}{'ROAS mean':>11}{'94% HDI':>22}")
         for name, entry in result.roi["channels"].items():

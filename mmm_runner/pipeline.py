@@ -206,6 +206,7 @@ def _outputs(
     )
     from mmm_runner.analysis.fit_metrics import fitted_table, split_metrics
     from mmm_runner.analysis.intervals import HDI_PROB
+    from mmm_runner.analysis.prior_posterior import prior_posterior
 
     cfg = ctx.cfg
     structure = structure_for(cfg.model, cfg.features)
@@ -218,11 +219,14 @@ def _outputs(
             {"hdi_prob": HDI_PROB, "parameters": {str(k): v for k, v in table.items()}},
         )
         diagnostics = diagnose(fit.idata, summary)
+        draws = structure.draws(fit.idata, cfg.model, features)
+        diagnostics["prior_posterior"] = prior_posterior(
+            structure, cfg.model, draws, features.training
+        )
         ctx.write(Artifact.DIAGNOSTICS, diagnostics)
         ctx.write(Artifact.LOO, loo_report(fit.idata))
 
     with ctx.timed("contributions"):
-        draws = structure.draws(fit.idata, cfg.model, features)
         n_fit = features.n_fit
         report = contribution_report(
             structure, draws, features.training, canonical.iloc[:n_fit], plan

@@ -117,7 +117,7 @@ def simulate_case(spec: CaseSpec) -> tuple[pd.DataFrame, dict[str, Any]]:
     fs = build_features(
         frame, "sales", channels, ["ctrl_price"], _feature_config(spec, decays, k_fixed), spec.grain
     )
-    effect_scale = {"learned": (0.05, 0.35), "additive": (0.05, 0.35), "fixed": (0.02, 0.08)}
+    effect_scale = {"learned": (0.03, 0.12), "additive": (0.03, 0.12), "fixed": (0.02, 0.08)}
     beta = rng.uniform(*effect_scale[spec.structure], c)
     if spec.placebo:
         beta[-1] = 0.0

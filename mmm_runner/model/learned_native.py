@@ -4,8 +4,11 @@ Serves `learned` and `additive` alike: they differ only in the observed target (
 scaled by the mean), which arrives in the buffer. Equations: model/media.py and learned.py;
 `tests/test_structure_learned.py` checks logp and gradient against the PyMC graph's autodiff.
 
-Gradients of the media block for one channel (w_l = d^l / W, W = sum_k d^k, W' = dW/dd):
-    da/dd = sum_l x[t-l] (l d^(l-1) - w_l W') / W
+Each channel's h is z-scored over the buffer's periods (the training window), as
+`LearnedStructure.mean` does. Adstock runs as the recursion
+y[t] = x[t] + d y[t-1] - d^(L+1) x[t-L-1] (the truncated sum sum_l d^l x[t-l], O(T) instead of
+O(T L)), then a = y / W with W = sum_l d^l; so
+    da/dd = (dy/dd) / W - y W' / W^2,   dy[t]/dd = y[t-1] + d dy[t-1]/dd - (L+1) d^L x[t-L-1]
     hill:     dh/da = S h (1 - h) / a,  dh/dK = -S h (1 - h) / K,  dh/dS = h (1 - h) log(a / K)
     logistic: dh/da = lam (1 - h^2) / 2,  dh/dK = -a lam (1 - h^2) / (2 K),  lam = ln 3 / K
 """
@@ -21,7 +24,7 @@ import numpy as np
 
 from mmm_runner.config.schema import ModelConfig, value_of
 from mmm_runner.features.build import FeatureSet
-from mmm_runner.model.media import HILL_FLOOR, LOG_3, SATURATION_CODES
+from mmm_runner.model.media import HILL_FLOOR, LOG_3, SATURATION_CODES, SPREAD_FLOOR
 from mmm_runner.model.native_support import (
     HALF_LOG_2PI,
     HEADER,
@@ -88,42 +91,39 @@ def logp_and_grad(x: np.ndarray, grad: np.ndarray, data: np.ndarray) -> float:
     dh_dk = np.zeros((n_t, n_c))
     dh_ds = np.zeros((n_t, n_c))
     beta = np.empty(n_c)
-    weights = np.empty(n_l)
-    dweights = np.empty(n_l)
     for c in range(n_c):
         positive = math.exp(x[i_beta + c])
         beta[c] = positive if centered else sigma_beta * positive
-        u = x[i_decay + c]
-        d = 1.0 / (1.0 + math.exp(-u))
+        d = 1.0 / (1.0 + math.exp(-x[i_decay + c]))
+        # W = sum_l d^l and W' = dW/dd over l = 0..L; y[t] = sum_l d^l x[t-l] by recursion
         total, dtotal, power = 0.0, 0.0, 1.0
         for lag in range(n_l):
-            weights[lag] = power
             total += power
             if lag > 0:
                 dtotal += lag * power / d if d > 0.0 else (1.0 if lag == 1 else 0.0)
             power *= d
-        for lag in range(n_l):
-            d_power = 0.0
-            if lag > 0:
-                d_power = lag * weights[lag] / d if d > 0.0 else (1.0 if lag == 1 else 0.0)
-            weights[lag] /= total
-            dweights[lag] = (d_power - weights[lag] * dtotal) / total
+        d_last = power  # d^(L+1)
+        dd_last = n_l * power / d if d > 0.0 else 0.0  # (L+1) d^L
         k_c = math.exp(x[i_k + c]) if i_k >= 0 else 1.0
         s_c = math.exp(x[i_slope + c]) if i_slope >= 0 else data[S_FIXED]
+        unit_slope = i_slope < 0 and s_c == 1.0
+        y, dy = 0.0, 0.0
         for t in range(n_t):
-            a, da = 0.0, 0.0
-            for lag in range(n_l):
-                value = data[media_at + (lag * n_t + t) * n_c + c]
-                a += weights[lag] * value
-                da += dweights[lag] * value
+            value = data[media_at + t * n_c + c]
+            dropped = data[media_at + (t - n_l) * n_c + c] if t >= n_l else 0.0
+            dy = y + d * dy - dd_last * dropped  # uses y[t-1]: before y is updated
+            y = value + d * y - d_last * dropped
+            a = y / total
+            da = dy / total - y * dtotal / (total * total)
             if family == 0:  # hill
                 floored = a if a > HILL_FLOOR else HILL_FLOOR
-                ratio = (floored / k_c) ** s_c
+                ratio = floored / k_c if unit_slope else (floored / k_c) ** s_c
                 value_h = ratio / (1.0 + ratio)
                 core = value_h * (1.0 - value_h)
                 dh_da = s_c * core / floored if a > HILL_FLOOR else 0.0
                 dh_dk[t, c] = -s_c * core / k_c
-                dh_ds[t, c] = core * math.log(floored / k_c)
+                if i_slope >= 0:
+                    dh_ds[t, c] = core * math.log(floored / k_c)
             elif family == 1:  # logistic with lam = ln 3 / K
                 lam = LOG_3 / k_c
                 e = math.exp(-lam * a)
@@ -137,8 +137,28 @@ def logp_and_grad(x: np.ndarray, grad: np.ndarray, data: np.ndarray) -> float:
             h[t, c] = value_h
             dh_dd[t, c] = dh_da * da
 
+    # z-score each channel's h over the (training) periods: z = (h - mean) / sd
+    h_mean, spread = np.zeros(n_c), np.zeros(n_c)
+    d_mean = np.zeros((3, n_c))  # mean of dh/d(decay, K, slope)
+    d_cov = np.zeros((3, n_c))  # mean of (h - h_mean) * dh/d(.)
+    for c in range(n_c):
+        for t in range(n_t):
+            h_mean[c] += h[t, c] / n_t
+        var = 0.0
+        for t in range(n_t):
+            centred = h[t, c] - h_mean[c]
+            var += centred * centred / n_t
+            d_mean[0, c] += dh_dd[t, c] / n_t
+            d_mean[1, c] += dh_dk[t, c] / n_t
+            d_mean[2, c] += dh_ds[t, c] / n_t
+            d_cov[0, c] += centred * dh_dd[t, c] / n_t
+            d_cov[1, c] += centred * dh_dk[t, c] / n_t
+            d_cov[2, c] += centred * dh_ds[t, c] / n_t
+        spread[c] = math.sqrt(var + SPREAD_FLOOR * SPREAD_FLOOR)
+
     # likelihood
     d_mu_all = np.empty(n_t)
+    d_mu_total = 0.0
     d_log_sigma, d_nu = 0.0, 0.0
     if student:
         const = math.lgamma(0.5 * (nu + 1.0)) - math.lgamma(0.5 * nu) - 0.5 * math.log(nu * math.pi)
@@ -146,7 +166,7 @@ def logp_and_grad(x: np.ndarray, grad: np.ndarray, data: np.ndarray) -> float:
     for t in range(n_t):
         mu = intercept
         for c in range(n_c):
-            mu += beta[c] * h[t, c]
+            mu += beta[c] * (h[t, c] - h_mean[c]) / spread[c]
         for j in range(n_j):
             mu += data[z_at + t * n_j + j] * x[i_gamma + j]
         r = (data[y_at + t] - mu) / sigma
@@ -162,17 +182,25 @@ def logp_and_grad(x: np.ndarray, grad: np.ndarray, data: np.ndarray) -> float:
             d_mu = r / sigma
             d_log_sigma += -1.0 + r2
         d_mu_all[t] = d_mu
+        d_mu_total += d_mu
         grad[int(data[I_INTERCEPT])] += d_mu
         for j in range(n_j):
             grad[i_gamma + j] += d_mu * data[z_at + t * n_j + j]
 
     for c in range(n_c):
-        g_beta, g_d, g_k, g_s = 0.0, 0.0, 0.0, 0.0
+        # d z[t] / d theta = (dh[t] - mean dh) / sd - (h[t] - h_mean) * d_sd / sd^2,
+        # d_sd = mean((h - h_mean) dh) / sd; so sum_t d_mu[t] dz[t] needs three sums per theta
+        g_centred, g_d, g_k, g_s = 0.0, 0.0, 0.0, 0.0
         for t in range(n_t):
-            g_beta += d_mu_all[t] * h[t, c]
+            g_centred += d_mu_all[t] * (h[t, c] - h_mean[c])
             g_d += d_mu_all[t] * dh_dd[t, c]
             g_k += d_mu_all[t] * dh_dk[t, c]
             g_s += d_mu_all[t] * dh_ds[t, c]
+        sd = spread[c]
+        g_beta = g_centred / sd
+        g_d = (g_d - d_mu_total * d_mean[0, c]) / sd - g_centred * d_cov[0, c] / (sd * sd * sd)
+        g_k = (g_k - d_mu_total * d_mean[1, c]) / sd - g_centred * d_cov[1, c] / (sd * sd * sd)
+        g_s = (g_s - d_mu_total * d_mean[2, c]) / sd - g_centred * d_cov[2, c] / (sd * sd * sd)
         grad[i_beta + c] += g_beta * beta[c]  # d beta / d log(.) = beta in both forms
         if not centered:
             grad[int(data[I_SIGMA_BETA])] += g_beta * beta[c]
@@ -223,8 +251,7 @@ def density(
         starts[param.name] = at
         at += param.size(sizes)
     recipe = structure.recipe
-    data_arrays = structure.model_data(features)
-    lags = data_arrays["media_lags"]
+    media = np.ascontiguousarray(features.media_scaled)  # (T, C); adstock by recursion
     n_t, n_c = features.media_scaled.shape
     n_j = features.x_controls.shape[1]
     header = np.full(HEADER, -1.0)
@@ -241,9 +268,9 @@ def density(
         header[slot] = starts.get(name, -1)
     header[I_BETA] = starts["beta"] if "beta" in starts else starts["beta_raw"]
     header[I_GAMMA] = starts["gamma"]  # present even when empty (J = 0)
-    body = [lags, features.x_controls, structure.observed(features), rows]
+    body = [media, features.x_controls, structure.observed(features), rows]
     header[MEDIA_AT] = HEADER
-    header[Z_AT] = HEADER + lags.size
+    header[Z_AT] = HEADER + media.size
     header[Y_AT] = header[Z_AT] + features.x_controls.size
     header[PRIORS_AT] = header[Y_AT] + n_t
     data = assemble_buffer(header, body, parameters, sizes)

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 HILL_FLOOR = 1e-12
+SPREAD_FLOOR = 1e-3  # added in quadrature to sd(h): a (near) constant channel stays finite
 LOG_3 = math.log(3.0)  # logistic rate at which h(K) = 1/2
 SATURATION_CODES = {"hill": 0, "logistic": 1, "none": 2}
 

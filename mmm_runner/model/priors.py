@@ -104,3 +104,25 @@ def native_priors(
             return None
         resolved[param.prior_key] = {k: float(v) for k, v in merged.items() if v is not None}
     return resolved
+
+
+def draw_prior(
+    spec: PriorSpec, shape: tuple[int, ...], rng: np.random.Generator, scale: Any = None
+) -> np.ndarray | None:
+    """Draws of one prior in numpy (None for a family not listed here).
+
+    `scale` replaces sigma for a shrinkage prior; `shape` is (draws, *dims).
+    """
+    p = {k: np.asarray(v, dtype=float) for k, v in spec.params.items()}
+    sigma = scale if scale is not None else p.get("sigma", np.asarray(1.0))
+    if spec.dist == "Normal":
+        return rng.normal(p.get("mu", 0.0), sigma, shape)
+    if spec.dist == "HalfNormal":
+        return np.abs(rng.normal(0.0, 1.0, shape)) * sigma
+    if spec.dist == "Exponential":
+        return rng.exponential(1.0 / p["lam"], shape)
+    if spec.dist == "Beta":
+        return rng.beta(p["alpha"], p["beta"], shape)
+    if spec.dist == "LogNormal":
+        return np.exp(rng.normal(p.get("mu", 0.0), sigma, shape))
+    return None

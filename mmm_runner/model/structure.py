@@ -19,7 +19,14 @@ from mmm_runner.features.build import FeatureSet
 from mmm_runner.model.decomposition import Decomposition, decompose
 from mmm_runner.model.likelihood import add_observed, noise_draws, pointwise_log_likelihood
 from mmm_runner.model.parameters import Derived, Draws, Parameter
-from mmm_runner.model.priors import PriorSpec, check_priors, make_prior, prior_config, prior_spec
+from mmm_runner.model.priors import (
+    PriorSpec,
+    check_priors,
+    draw_prior,
+    make_prior,
+    prior_config,
+    prior_spec,
+)
 
 # An array namespace: numpy for per-draw predictions, pytensor.tensor for the PyMC graph. The
 # equations use only what both share: broadcasting arithmetic, `[..., None]`, exp, log, sum.
@@ -151,6 +158,25 @@ class ModelStructure:
                 params[var.name] = pm.Deterministic(var.name, value, dims=var.dims or None)
             add_observed(self.mean(params, data, pt), y, params, model_cfg)
         return model
+
+    def prior_draws(
+        self, model_cfg: ModelConfig, features: FeatureSet, n: int, seed: int = 0
+    ) -> dict[str, np.ndarray]:
+        """n draws of every parameter from its prior, in numpy (families draw_prior knows)."""
+        rng = np.random.default_rng(seed)
+        sizes = self.dim_sizes(features)
+        draws: dict[str, np.ndarray] = {}
+        for param in self.parameters(model_cfg):
+            scale = draws.get(param.scale_from) if param.scale_from else None
+            if param.scale_from and scale is None:
+                continue
+            if scale is not None:
+                scale = scale.reshape(n, *([1] * len(param.dims)))
+            spec = self.prior(param, model_cfg, features)
+            value = draw_prior(spec, (n, *param.shape(sizes)), rng, scale)
+            if value is not None:
+                draws[param.name] = value
+        return draws
 
     def pymc_data(self, features: FeatureSet) -> dict[str, np.ndarray]:
         """Every `pm.Data` value of the graph, by name (to swap data into a compiled graph)."""
