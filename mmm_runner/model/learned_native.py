@@ -63,7 +63,9 @@ def digamma(x: float) -> float:
     return result + math.log(x) - 0.5 * inv - series
 
 
-@numba.njit(cache=True)
+# error_model="numpy": a division by an underflowed scale gives inf/nan (a rejected point, as
+# in PyMC) instead of raising inside nutpie's callback.
+@numba.njit(cache=True, error_model="numpy")
 def logp_and_grad(x: np.ndarray, grad: np.ndarray, data: np.ndarray) -> float:
     """Log density at unconstrained `x`; writes its gradient into `grad`."""
     n_t, n_c, n_j, n_l = int(data[T_]), int(data[C_]), int(data[J_]), int(data[L_]) + 1

@@ -160,7 +160,7 @@ def prior_table(
     return rows
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, error_model="numpy")
 def prior_logp(x: np.ndarray, grad: np.ndarray, rows: np.ndarray) -> float:
     """Sum of log priors plus log-Jacobians at unconstrained `x`; adds their gradient to `grad`."""
     lp = 0.0
