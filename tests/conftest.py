@@ -29,7 +29,7 @@ settings.load_profile(
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_CSV = ROOT / "sample_data" / "mmm_sample_small.csv"
 SAMPLE_TRUTH = ROOT / "sample_data" / "mmm_sample_small_truth.json"
-SHARED_DATA = ROOT.parent / "shared" / "data"
+SHARED_DATA = ROOT / "sample_data"  # the public datasets, bundled with their licences
 LATER_ARTIFACTS = (
     "canonical_data.parquet",
     "column_info.json",

@@ -1,4 +1,4 @@
-"""Every public dataset in ../shared/data fits end to end with only dataset overrides."""
+"""Every bundled public dataset (sample_data/) fits end to end with only dataset overrides."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from tests.conftest import SHARED_DATA, run_cli
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not SHARED_DATA.is_dir(), reason="../shared/data not present"),
+    pytest.mark.skipif(not SHARED_DATA.is_dir(), reason="sample_data/ not present"),
 ]
 
 # dataset config -> (drivers that must have ROAS, drivers that have no spend)
