@@ -8,10 +8,9 @@ from omegaconf import OmegaConf
 
 from mmm_runner.config.schema import FeaturesConfig, ModelConfig
 from mmm_runner.model import learned_native, structure_for
-from mmm_runner.model.native_support import expand
 from mmm_runner.model.parameters import Draws
 from tests.test_backends import features  # noqa: F401  (module fixture: the sample's features)
-from tests.test_structure_fixed import random_points
+from tests.test_structure_fixed import constrained_values, random_points
 
 VARIANTS = {
     "hill": ("learned", {}, {}),
@@ -60,13 +59,6 @@ def test_native_logp_gradient_and_equations_equal_the_pymc_graph(features, varia
         assert value == pytest.approx(float(logp_fn(point)), rel=1e-9)
         np.testing.assert_allclose(grad, dlogp_fn(point), rtol=1e-7, atol=1e-7)
         # the numpy equations (predictions, LOO) give the graph's log-likelihood
-        constrained = np.empty_like(x)
-        expand(x, constrained, density.data)
-        values, start = {}, 0
-        for name, shape in density.layout:
-            size = int(np.prod(shape)) if shape else 1
-            values[name] = constrained[start : start + size].reshape(shape)
-            start += size
-        values.update(structure.derived_draws(values, model_cfg))
+        values = constrained_values(structure, model_cfg, density, x)
         ours = structure.log_likelihood(Draws.single(values), features)[0] - jacobian
         np.testing.assert_allclose(ours, obs_logp(point), rtol=1e-9, atol=1e-9)

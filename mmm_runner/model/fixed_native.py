@@ -31,6 +31,7 @@ from mmm_runner.model.native_support import (
     NativeDensity,
     assemble_buffer,
     data_view,
+    digamma,
     layout_of,
 )
 from mmm_runner.model.parameters import Parameter
@@ -40,21 +41,6 @@ T_, C_, J_, STUDENT_T, CENTERED = 0, 1, 2, 3, 4
 INTERCEPT_MU, INTERCEPT_SD, SIGMA_BETA_SD, GAMMA_MU, GAMMA_SD, SIGMA_SD, NU_LAM = range(5, 12)
 HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
 LOG_2 = math.log(2.0)
-
-
-@numba.njit(cache=True)
-def digamma(x: float) -> float:
-    """ψ(x) for x > 0: recurrence up to 6, then the asymptotic series (error < 1e-12)."""
-    result = 0.0
-    while x < 6.0:
-        result -= 1.0 / x
-        x += 1.0
-    inv = 1.0 / x
-    inv2 = inv * inv
-    series = inv2 * (
-        1.0 / 12 - inv2 * (1.0 / 120 - inv2 * (1.0 / 252 - inv2 * (1.0 / 240 - inv2 / 132)))
-    )
-    return result + math.log(x) - 0.5 * inv - series
 
 
 @numba.njit(cache=True)

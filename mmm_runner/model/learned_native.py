@@ -33,6 +33,7 @@ from mmm_runner.model.native_support import (
     NativeDensity,
     assemble_buffer,
     data_view,
+    digamma,
     layout_of,
     prior_logp,
     prior_table,
@@ -46,21 +47,6 @@ if TYPE_CHECKING:
 T_, C_, J_, L_, STUDENT_T, CENTERED, FAMILY, S_FIXED = range(8)
 I_INTERCEPT, I_SIGMA_BETA, I_BETA, I_DECAY, I_K, I_SLOPE, I_GAMMA, I_SIGMA, I_NU = range(8, 17)
 MEDIA_AT, Z_AT, Y_AT, PRIORS_AT = range(17, 21)
-
-
-@numba.njit(cache=True)
-def digamma(x: float) -> float:
-    """psi(x) for x > 0: recurrence up to 6, then the asymptotic series (error < 1e-12)."""
-    result = 0.0
-    while x < 6.0:
-        result -= 1.0 / x
-        x += 1.0
-    inv = 1.0 / x
-    inv2 = inv * inv
-    series = inv2 * (
-        1.0 / 12 - inv2 * (1.0 / 120 - inv2 * (1.0 / 252 - inv2 * (1.0 / 240 - inv2 / 132)))
-    )
-    return result + math.log(x) - 0.5 * inv - series
 
 
 # error_model="numpy": a division by an underflowed scale gives inf/nan (a rejected point, as

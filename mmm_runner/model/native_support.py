@@ -80,6 +80,22 @@ def layout_of(
 
 
 @numba.njit(cache=True)
+def digamma(x: float) -> float:
+    """psi(x) for x > 0 (StudentT's gradient in nu): recurrence up to 6, then the asymptotic
+    series (error < 1e-12)."""
+    result = 0.0
+    while x < 6.0:
+        result -= 1.0 / x
+        x += 1.0
+    inv = 1.0 / x
+    inv2 = inv * inv
+    series = inv2 * (
+        1.0 / 12 - inv2 * (1.0 / 120 - inv2 * (1.0 / 252 - inv2 * (1.0 / 240 - inv2 / 132)))
+    )
+    return result + math.log(x) - 0.5 * inv - series
+
+
+@numba.njit(cache=True)
 def data_view(user_data: numba.types.voidptr) -> np.ndarray:
     """The whole buffer behind nutpie's user-data pointer (its length is in the header)."""
     header = numba.carray(user_data, (HEADER,), np.float64)
