@@ -54,6 +54,12 @@ CASES: list[tuple[CaseSpec, str]] = [
     (CaseSpec("fixed", 4, "WEEK", 2, seed=23), "fixed"),
     (CaseSpec("fixed", 6, "WEEK", 3, seed=24), "fixed"),
     (CaseSpec("fixed", 2, "MONTH", 4, seed=25), "fixed"),
+    # Five more fixed cases (added 2026-12-02): 19 channels left coverage decided by 1-2 draws.
+    (CaseSpec("fixed", 4, "WEEK", 3, seed=26), "fixed"),
+    (CaseSpec("fixed", 3, "WEEK", 4, placebo=True, seed=27), "fixed"),
+    (CaseSpec("fixed", 5, "WEEK", 3, seed=28), "fixed"),
+    (CaseSpec("fixed", 3, "MONTH", 4, seed=29), "fixed"),
+    (CaseSpec("fixed", 4, "WEEK", 2, seed=30), "fixed"),
 ]
 QUICK = [0, 2, 8, 18]
 
