@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from mmm_runner.store.layout import Artifact, write
+from mmm_runner.store.layout import Artifact, read, write
 
 STAGES = ("CREATED", "VALIDATED", "FEATURES_BUILT", "TRAINING", "TRAINED", "OUTPUTS_READY")
 PROGRESS = {
@@ -39,6 +39,41 @@ class RunStatus:
             "updated_at": None,
             "error": None,
         }
+
+    @classmethod
+    def load(cls, run_dir: Path) -> RunStatus:
+        """The status.json another process wrote, to update it (a server queueing or stopping
+        a run it does not execute itself)."""
+        status = cls(run_dir)
+        doc = read(status.run_dir, Artifact.STATUS)
+        if isinstance(doc, dict):
+            status.state.update(doc)
+            status.state["stages"] = dict(doc.get("stages") or {})
+        return status
+
+    def queued(self, position: int | None, message: str) -> None:
+        """CREATED and waiting for a worker; `queue_position` 1 starts next, None: starting."""
+        now = _now()
+        self.state.update(
+            stage="CREATED", progress=0.0, message=message, updated_at=now, queue_position=position
+        )
+        self.state["stages"].setdefault("CREATED", now)
+        write(self.run_dir, Artifact.STATUS, self.state)
+
+    def stopped(self, message: str, details: str = "") -> None:
+        """ERROR with no exception to format: the run was stopped from outside (cancelled, its
+        server died) or its process ended without a word; `details` takes the traceback's place."""
+        now = _now()
+        last = self.state["stage"]
+        self.state.update(stage="ERROR", message=message, updated_at=now, queue_position=None)
+        self.state["stages"]["ERROR"] = now
+        self.state["error"] = {
+            "type": "RunStopped",
+            "message": message,
+            "last_stage_reached": last,
+            "traceback": details,
+        }
+        write(self.run_dir, Artifact.STATUS, self.state)
 
     def advance(self, stage: str, message: str = "") -> None:
         if stage not in STAGES:

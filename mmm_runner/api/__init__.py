@@ -1,0 +1,1 @@
+"""The REST service: the same engine behind HTTP (`python -m mmm_runner.api`)."""
