@@ -1,4 +1,6 @@
-"""Every bundled public dataset (sample_data/) fits end to end with only dataset overrides."""
+"""Every `conf/dataset/` preset fits end to end with `sampler=fast` from a fresh clone: the run
+finishes, every channel with spend gets a ROAS interval, the decomposition adds up, and the run
+directory holds its report."""
 
 from __future__ import annotations
 
@@ -8,15 +10,17 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from tests.conftest import SHARED_DATA, run_cli
+from tests.conftest import ROOT, SHARED_DATA, run_cli
 
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(not SHARED_DATA.is_dir(), reason="sample_data/ not present"),
 ]
 
-# dataset config -> (drivers that must have ROAS, drivers that have no spend)
+PRESETS = sorted(p.stem for p in (ROOT / "conf" / "dataset").glob("*.yaml"))
+# dataset preset -> (drivers that must have ROAS, drivers that have no spend)
 DATASETS = {
+    "sample": (["act_tv", "act_digital", "act_radio"], []),
     "meridian_national": ([f"act_channel{i}" for i in range(4)], []),
     "meridian_geo": ([f"act_channel{i}" for i in range(4)], []),
     "robyn_weekly": (["spend_tv", "spend_ooh", "spend_print", "act_facebook", "act_search"],
@@ -25,7 +29,11 @@ DATASETS = {
 }  # fmt: skip
 
 
-@pytest.mark.parametrize("dataset", sorted(DATASETS))
+def test_every_preset_is_checked() -> None:
+    assert set(PRESETS) == set(DATASETS), "add the new conf/dataset/ preset to DATASETS"
+
+
+@pytest.mark.parametrize("dataset", PRESETS)
 def test_dataset_fits_end_to_end(dataset: str, tmp_path: Path) -> None:
     with_spend, without_spend = DATASETS[dataset]
     run = run_cli(tmp_path / "run", f"dataset={dataset}", "sampler=fast")
@@ -42,3 +50,5 @@ def test_dataset_fits_end_to_end(dataset: str, tmp_path: Path) -> None:
         table["baseline"] + table[channels].sum(axis=1), table["fitted"], rtol=1e-6
     )
     assert isinstance(run.json("diagnostics.json")["converged"], bool)
+    report = (run.run_dir / "report.html").read_text()
+    assert '<section id="roas">' in report and report.count("<svg") >= 4

@@ -15,7 +15,7 @@ import numpy as np
 
 from mmm_runner.config.schema import ModelConfig, SamplerConfig, to_plain
 from mmm_runner.features.build import FeatureSet
-from mmm_runner.inference.result import FitResult, nuts_settings
+from mmm_runner.inference.result import FitResult, nuts_settings, show_progress
 from mmm_runner.model.structure import ModelStructure
 
 if TYPE_CHECKING:  # numba loads only when a native density is actually used
@@ -124,7 +124,7 @@ def sample_nutpie(
         compiled,
         **nuts_settings(sampler_cfg),
         seed=int(sampler_cfg.random_seed),
-        progress_bar=False,
+        progress_bar=show_progress(),
         save_warmup=False,
         **NUTPIE_SETTINGS,
     )

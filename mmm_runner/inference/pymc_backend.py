@@ -7,7 +7,7 @@ import time
 
 from mmm_runner.config.schema import ModelConfig, SamplerConfig
 from mmm_runner.features.build import FeatureSet
-from mmm_runner.inference.result import FitResult, nuts_settings, require
+from mmm_runner.inference.result import FitResult, nuts_settings, require, show_progress
 from mmm_runner.model.structure import ModelStructure
 
 
@@ -51,7 +51,7 @@ def _pm_sample(
         idata = pm.sample(
             **nuts_settings(sampler_cfg),
             random_seed=int(sampler_cfg.random_seed),
-            progressbar=False,
+            progressbar=show_progress(),
             compute_convergence_checks=False,
             nuts_sampler=nuts_sampler,
         )

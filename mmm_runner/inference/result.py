@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -41,3 +42,20 @@ def nuts_settings(sampler_cfg: SamplerConfig) -> dict[str, Any]:
         "cores": int(sampler_cfg.cores or min(chains, os.cpu_count() or 1)),
         "target_accept": float(sampler_cfg.target_accept),
     }
+
+
+def show_progress() -> bool:
+    """A sampling progress bar only for a person at a terminal: never in logs, pipes or CI.
+
+    `CI` is set by GitHub Actions, GitLab and most CI services; `MMM_RUNNER_PROGRESS=0|1`
+    forces it off or on.
+    """
+    forced = os.environ.get("MMM_RUNNER_PROGRESS", "").strip()
+    if forced in ("0", "1"):
+        return forced == "1"
+    if os.environ.get("CI", "").strip().lower() not in ("", "0", "false"):
+        return False
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):  # replaced or closed stderr
+        return False

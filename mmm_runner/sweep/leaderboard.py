@@ -19,15 +19,10 @@ import numpy as np
 import pandas as pd
 
 from mmm_runner import store
+from mmm_runner.report.leaderboard import render_leaderboard
 from mmm_runner.store import SweepArtifact, find_runs, load_run
 from mmm_runner.store.reader import RunReadError, RunRecord
 from mmm_runner.store.records import Diagnostics, Loo
-
-
-def pareto_k_threshold(n_samples: int) -> float:
-    """Above this k, PSIS-LOO is unreliable for a point (Vehtari et al. 2024; as arviz)."""
-    return min(1.0 - 1.0 / math.log10(n_samples), 0.7)
-
 
 LEADERBOARD_FILES = tuple(a.filename for a in SweepArtifact)
 RHAT_FLAG_MAX = 1.05  # up to here an R-hat problem is flagged, not sunk
@@ -108,13 +103,12 @@ def _loo_from_posterior(record: RunRecord) -> Loo | None:
 
 
 def _add_loo(entry: LeaderboardRow, loo: Loo, record: RunRecord) -> None:
-    threshold = pareto_k_threshold(loo.n_samples)
     entry.row.update(
         elpd_loo=loo.elpd_loo,
         elpd_loo_se=loo.se,
         p_loo=loo.p_loo,
-        pareto_k_bad=int((loo.pareto_k > threshold).sum()),
-        pareto_k_threshold=threshold,
+        pareto_k_bad=loo.pareto_k_bad,
+        pareto_k_threshold=loo.pareto_k_threshold,
     )
     entry.pointwise_elpd = loo.loo_i
     input_sha256 = record.manifest.input_sha256 if record.manifest else None
@@ -187,4 +181,5 @@ def build_leaderboard(root: Path, write: bool = True) -> pd.DataFrame:
         )
         store.write(root, SweepArtifact.LEADERBOARD_MD, header + to_markdown(table))
         store.write(root, SweepArtifact.LEADERBOARD_PARQUET, table)
+        store.write(root, SweepArtifact.LEADERBOARD_HTML, render_leaderboard(root, table))
     return table
