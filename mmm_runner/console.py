@@ -23,12 +23,30 @@ def run_summary(result: Any) -> str:
         learned = diag.get("prior_posterior") or {}
         lines += [f"  prior only: {w}" for w in learned.get("warnings", [])]
     if result.roi:
-        lines.append(f"{'channel':<24}{'spend':>14}{'ROAS mean':>11}{'94% HDI':>22}")
-        for name, entry in result.roi["channels"].items():
-            if "roas" not in entry:
-                lines.append(f"{name:<24}{'-':>14}{'-':>11}   ({entry.get('note')})")
-                continue
-            roas = entry["roas"]
-            hdi = f"[{roas['hdi_lower']:.3f}, {roas['hdi_upper']:.3f}]"
-            lines.append(f"{name:<24}{entry['spend_total']:>14,.0f}{roas['mean']:>11.3f}{hdi:>22}")
+        lines += roas_table(result.roi)
     return "\n".join(lines)
+
+
+def _interval(summary: dict[str, Any] | None) -> tuple[str, str]:
+    if not summary:
+        return "-", "-"
+    return f"{summary['mean']:.3f}", f"[{summary['hdi_lower']:.3f}, {summary['hdi_upper']:.3f}]"
+
+
+def roas_table(roi: dict[str, Any]) -> list[str]:
+    """ROAS (average return) and mROAS (return on the next dollar), mean and 94% HDI."""
+    lines = [
+        f"{'channel':<24}{'spend':>14}{'ROAS mean':>11}{'94% HDI':>22}"
+        f"{'mROAS mean':>12}{'94% HDI':>22}"
+    ]
+    for name, entry in roi["channels"].items():
+        if "roas" not in entry:
+            lines.append(f"{name:<24}{'-':>14}{'-':>11}   ({entry.get('note')})")
+            continue
+        roas, roas_hdi = _interval(entry["roas"])
+        mroas, mroas_hdi = _interval(entry.get("mroas"))
+        lines.append(
+            f"{name:<24}{entry['spend_total']:>14,.0f}{roas:>11}{roas_hdi:>22}"
+            f"{mroas:>12}{mroas_hdi:>22}"
+        )
+    return lines

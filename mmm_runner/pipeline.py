@@ -164,9 +164,29 @@ def _run_stages(ctx: RunContext) -> RunResult:
     ctx.status.advance("TRAINED", f"sampled in {fit.sampling_seconds:.1f}s")
 
     result = _outputs(ctx, fit, features, canonical, plan)
+    with ctx.timed("report"):
+        _report(ctx)
+    result.timings["report"] = ctx.timings["report"]
     ctx.write(Artifact.MANIFEST, build_manifest(ctx.run_dir, plain, input_path))
     ctx.status.advance("OUTPUTS_READY", "all artifacts written")
     return result
+
+
+def _report(ctx: RunContext) -> None:
+    """The report page, from the artifacts just written (before the manifest checksums them).
+
+    Every number is already on disk: a report that fails to render costs a warning, not the run.
+    """
+    from mmm_runner.report.page import render_report
+
+    try:
+        ctx.write(Artifact.REPORT, render_report(ctx.run_dir, finishing=True))
+    except Exception as exc:
+        name = Artifact.REPORT.filename
+        ctx.echo(
+            f"warning: {name} not written ({type(exc).__name__}: {exc}); retry with "
+            f"`python -m mmm_runner.report {ctx.run_dir}`"
+        )
 
 
 def feature_metadata(plain: dict[str, Any], features: FeatureSet) -> dict[str, Any]:
@@ -198,6 +218,7 @@ def _outputs(
     ctx: RunContext, fit: Any, features: FeatureSet, canonical: Any, plan: Any
 ) -> RunResult:
     from mmm_runner.analysis.contributions import contribution_report
+    from mmm_runner.analysis.curves import add_to_roi, channel_spend, response_report
     from mmm_runner.analysis.diagnostics import (
         diagnose,
         loo_report,
@@ -207,6 +228,7 @@ def _outputs(
     from mmm_runner.analysis.fit_metrics import fitted_table, split_metrics
     from mmm_runner.analysis.intervals import HDI_PROB
     from mmm_runner.analysis.prior_posterior import prior_posterior
+    from mmm_runner.analysis.response import media_response
 
     cfg = ctx.cfg
     structure = structure_for(cfg.model, cfg.features)
@@ -235,11 +257,18 @@ def _outputs(
         report.summary["converged"] = diagnostics["converged"]
         ctx.write(Artifact.CONTRIBUTIONS, report.table)
         ctx.write(Artifact.CONTRIBUTION_SUMMARY, report.summary)
-        ctx.write(Artifact.ROI, report.roi)
         fitted = fitted_table(structure, draws, features, int(cfg.sampler.random_seed))
         ctx.write(Artifact.FITTED, fitted)
         metrics = split_metrics(fitted)
         ctx.write(Artifact.FIT_METRICS, metrics)
+
+    with ctx.timed("response_curves"):  # curves and mROAS (docs/model.md, "Response curves")
+        media = media_response(structure, draws, features.training, cfg.features)
+        spend = channel_spend(canonical.iloc[:n_fit], plan.spend_for, features.channel_names)
+        response = response_report(media, spend)
+        ctx.write(Artifact.RESPONSE_CURVES, response.curves)
+        add_to_roi(report.roi, response)
+        ctx.write(Artifact.ROI, report.roi)
 
     ctx.write(
         Artifact.MODEL_METADATA,

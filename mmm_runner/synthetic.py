@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from mmm_runner.analysis.response import MediaResponse, media_response
 from mmm_runner.features.build import FeatureSet, build_features
 from mmm_runner.model.fixed import FIXED
 from mmm_runner.model.learned import AdditiveStructure, LearnedStructure, MediaRecipe
@@ -160,6 +161,19 @@ def simulate_case(spec: CaseSpec) -> tuple[pd.DataFrame, dict[str, Any]]:
     return panel[columns], truth
 
 
+def true_draws(truth: dict[str, Any]) -> Draws:
+    """The truth of `simulate_case` as one posterior draw: evaluate the true structure (response
+    curves, an allocation) with the same code that evaluates a fit."""
+    return Draws.single(truth["parameters"])
+
+
+def true_response(spec: CaseSpec, truth: dict[str, Any], features: FeatureSet) -> MediaResponse:
+    """The true response to spend over `features`' periods (e.g. a fitted run's training window,
+    built from the simulated data): what a plan found on the fit is worth under the truth."""
+    features_cfg = _feature_config(spec, truth["decay"], 0.5)
+    return media_response(true_structure(spec), true_draws(truth), features, features_cfg)
+
+
 def _truth(
     spec: CaseSpec,
     structure: ModelStructure,
@@ -181,6 +195,8 @@ def _truth(
         "decay": decays,
         "half_saturation": dict(zip(channels, half_saturation.tolist(), strict=True)),
         "beta": dict(zip(channels, np.asarray(params["beta"]).tolist(), strict=True)),
+        # Every parameter of the structure's mean, as `true_draws` reads them back.
+        "parameters": {k: np.asarray(v, dtype=float).tolist() for k, v in params.items()},
         "contribution_total": dict(zip(channels, contribution.tolist(), strict=True)),
         "spend_total": dict(zip(channels, spend.tolist(), strict=True)),
         "roas": dict(zip(channels, (contribution / spend).tolist(), strict=True)),

@@ -77,3 +77,16 @@ def sample_frame() -> pd.DataFrame:
 @pytest.fixture(scope="session")
 def truth() -> dict:
     return json.loads(SAMPLE_TRUTH.read_text())
+
+
+@pytest.fixture(scope="session")
+def sample_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One finished `model=default` run on the sample with small draws, shared by the tests of
+    everything that reads a run (response curves, optimizer, report, review, API). Read-only:
+    a test that writes into a run directory copies it first."""
+    run_dir = tmp_path_factory.mktemp("sample_run") / "run"
+    run = run_cli(
+        run_dir, "sampler=fast", "sampler.draws=200", "sampler.tune=300", "sampler.chains=2"
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    return run_dir

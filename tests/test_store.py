@@ -40,6 +40,7 @@ NAMES = {
     "CONTRIBUTIONS": "contributions.parquet",
     "CONTRIBUTION_SUMMARY": "contribution_summary.json", "ROI": "roi_metrics.json",
     "FITTED": "fitted.parquet", "FIT_METRICS": "fit_metrics.json",
+    "RESPONSE_CURVES": "response_curves.parquet", "REPORT": "report.html",
     "MODEL_METADATA": "model_metadata.json", "MANIFEST": "manifest.json",
     "HYDRA_CONFIG": ".hydra/config.yaml", "HYDRA_SETTINGS": ".hydra/hydra.yaml",
     "HYDRA_OVERRIDES": ".hydra/overrides.yaml",
@@ -47,7 +48,8 @@ NAMES = {
 SUFFIX = {Format.JSON: ".json", Format.PARQUET: ".parquet", Format.NETCDF: ".nc"}
 # Modules that must name artifacts through the store only.
 STORE_CLIENTS = (
-    "pipeline.py", "compare.py", "console.py", "sweep/leaderboard.py", "sweep/callback.py"
+    "pipeline.py", "compare.py", "console.py", "sweep/leaderboard.py", "sweep/callback.py",
+    "review.py",
 )  # fmt: skip
 
 
@@ -94,7 +96,7 @@ def test_artifact_names_are_the_documented_ones() -> None:
         if artifact.format in SUFFIX:
             assert artifact.filename.endswith(SUFFIX[artifact.format]), artifact
     assert [a.filename for a in SweepArtifact] == [
-        "leaderboard.csv", "leaderboard.md", "leaderboard.parquet"
+        "leaderboard.csv", "leaderboard.md", "leaderboard.parquet", "leaderboard.html"
     ]  # fmt: skip
 
 

@@ -106,6 +106,7 @@ def test_wheel_runs_sample_from_empty_dir(tmp_path: Path) -> None:
     run_dir = roi.parent
     assert str(run_dir) in out
     assert json.loads((run_dir / "status.json").read_text())["stage"] == "OUTPUTS_READY"
+    assert "<svg" in (run_dir / "report.html").read_text()  # its templates ship in the wheel
     # The composed config came from the wheel's conf/, the data from the wheel's sample.
     hydra_yaml = (run_dir / ".hydra" / "hydra.yaml").read_text()
     assert str(site_packages / "mmm_runner" / "conf") in hydra_yaml

@@ -5,8 +5,8 @@ that writes it and what it holds. The format picks the atomic writer and the rea
 names `Artifact.ROI`, never "roi_metrics.json". On-disk names are a user-facing contract: a
 rename here is a breaking change for every existing run directory.
 
-Planned, with no writer yet (add a row when the code that writes them lands):
-`response_curves.parquet`, `report.html`, budget allocations under `optimizations/`.
+Budget allocations (`python -m mmm_runner.optimize`) live under `optimizations/<name>/`; their
+names are `OptimizationArtifact` rows.
 """
 
 from __future__ import annotations
@@ -54,6 +54,8 @@ class Stage(StrEnum):
     TRAIN = "train"
     DIAGNOSTICS = "diagnostics"
     CONTRIBUTIONS = "contributions"
+    RESPONSE = "response"
+    REPORT = "report"
     FINISH = "finish"
     HYDRA = "hydra"
 
@@ -98,6 +100,10 @@ class Artifact(Enum):
               "Per period: actual vs predicted with its 94% interval; train/holdout split.")
     FIT_METRICS = ("fit_metrics.json", Format.JSON, Stage.CONTRIBUTIONS,
                    "MAPE, RMSE, R², interval coverage; the same for the holdout.")
+    RESPONSE_CURVES = ("response_curves.parquet", Format.PARQUET, Stage.RESPONSE,
+                       "Per channel and spend multiplier 0-2x: incremental target and ROAS, HDIs.")
+    REPORT = ("report.html", Format.TEXT, Stage.REPORT,
+              "One self-contained HTML page: fit, decomposition, ROAS, response curves.")
     MODEL_METADATA = ("model_metadata.json", Format.JSON, Stage.TRAIN,
                       "Model, priors, sampler, backend, versions, stage timings.")
     MANIFEST = ("manifest.json", Format.JSON, Stage.FINISH,
@@ -126,6 +132,7 @@ class SweepArtifact(Enum):
     LEADERBOARD_CSV = ("leaderboard.csv", Format.TEXT, "Ranked runs, one row each.")
     LEADERBOARD_MD = ("leaderboard.md", Format.TEXT, "The same table for a human or a PR.")
     LEADERBOARD_PARQUET = ("leaderboard.parquet", Format.PARQUET, "The same table, typed.")
+    LEADERBOARD_HTML = ("leaderboard.html", Format.TEXT, "Ranked table and charts, offline HTML.")
 
     def __init__(self, filename: str, fmt: Format, description: str) -> None:
         self.filename = filename
@@ -134,6 +141,32 @@ class SweepArtifact(Enum):
 
     def path(self, root: Path) -> Path:
         return Path(root) / self.filename
+
+
+OPTIMIZATIONS_DIR = "optimizations"
+
+
+class OptimizationArtifact(Enum):
+    """Files of one budget allocation, in `<run_dir>/optimizations/<name>/` (`optimization_dir`)."""
+
+    # fmt: off
+    ALLOCATION_JSON = ("budget_allocation.json", Format.JSON,
+                       "Per channel current and optimal spend; expected target and uplift, HDIs.")
+    ALLOCATION_MD = ("budget_allocation.md", Format.TEXT, "The same allocation for a human.")
+    # fmt: on
+
+    def __init__(self, filename: str, fmt: Format, description: str) -> None:
+        self.filename = filename
+        self.format = fmt
+        self.description = description
+
+    def path(self, folder: Path) -> Path:
+        return Path(folder) / self.filename
+
+
+def optimization_dir(run_dir: Path, name: str) -> Path:
+    """Where the allocation called `name` of the run in `run_dir` lives."""
+    return Path(run_dir) / OPTIMIZATIONS_DIR / name
 
 
 # What a rerun into the same directory clears first: everything except Hydra's files.
@@ -167,7 +200,9 @@ PAYLOADS: dict[Format, type | tuple[type, ...]] = {
 }
 
 
-def write(run_dir: Path, artifact: Artifact | SweepArtifact, payload: object) -> Path:
+def write(
+    run_dir: Path, artifact: Artifact | SweepArtifact | OptimizationArtifact, payload: object
+) -> Path:
     """Write `payload` as `artifact` with its format's atomic writer (temp file + rename)."""
     name, fmt = artifact.filename, artifact.format
     if fmt not in WRITERS:
@@ -181,7 +216,7 @@ def write(run_dir: Path, artifact: Artifact | SweepArtifact, payload: object) ->
     return WRITERS[fmt](artifact.path(run_dir), payload)
 
 
-def read(run_dir: Path, artifact: Artifact | SweepArtifact) -> Any:
+def read(run_dir: Path, artifact: Artifact | SweepArtifact | OptimizationArtifact) -> Any:
     """The artifact parsed by its format's reader; None when the run did not write it."""
     path = artifact.path(run_dir)
     if not path.exists():

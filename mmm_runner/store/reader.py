@@ -137,6 +137,10 @@ class RunRecord:
         return self._frame(Artifact.CANONICAL_DATA)
 
     @cached_property
+    def response_curves(self) -> pd.DataFrame | None:
+        return self._frame(Artifact.RESPONSE_CURVES)
+
+    @cached_property
     def posterior(self) -> InferenceData | None:
         """The arviz InferenceData; the first access imports arviz and reads the netCDF."""
         return cast("InferenceData | None", _load(self.run_dir, Artifact.POSTERIOR))

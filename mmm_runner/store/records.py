@@ -9,6 +9,7 @@ into a `RunReadError` naming the file.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -131,6 +132,16 @@ class Loo:
     loo_i: np.ndarray  # pointwise ELPD
     raw: JsonObject = field(repr=False)
 
+    @property
+    def pareto_k_threshold(self) -> float:
+        """Above this k, PSIS-LOO is unreliable for a point (Vehtari et al. 2024; as arviz)."""
+        return min(1.0 - 1.0 / math.log10(self.n_samples), 0.7)
+
+    @property
+    def pareto_k_bad(self) -> int:
+        """How many points PSIS-LOO cannot be trusted on."""
+        return int((self.pareto_k > self.pareto_k_threshold).sum())
+
     @classmethod
     def parse(cls, doc: JsonObject) -> Loo:
         return cls(
@@ -154,6 +165,7 @@ class ChannelRoi:
     roas: Interval | None
     roi: Interval | None
     note: str | None
+    mroas: Interval | None = None  # None without spend, and in runs before response curves
 
     @classmethod
     def parse(cls, doc: JsonObject) -> ChannelRoi:
@@ -164,6 +176,7 @@ class ChannelRoi:
             roas=Interval.parse(doc["roas"]) if doc.get("roas") else None,
             roi=Interval.parse(doc["roi"]) if doc.get("roi") else None,
             note=doc.get("note"),
+            mroas=Interval.parse(doc["mroas"]) if doc.get("mroas") else None,
         )
 
 

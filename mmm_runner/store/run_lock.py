@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from mmm_runner.errors import MMMError
-from mmm_runner.store.layout import WRITTEN_BY_RUN, Artifact
+from mmm_runner.store.layout import OPTIMIZATIONS_DIR, WRITTEN_BY_RUN, Artifact
 
 LOCK_NAME = ".run.lock"
 
@@ -62,7 +62,9 @@ def run_lock(run_dir: Path) -> Iterator[None]:
 
 
 def clear_previous_attempt(run_dir: Path, artifacts: Iterable[Artifact] = WRITTEN_BY_RUN) -> None:
-    """Remove artifacts a previous (killed or failed) run left here; user files are untouched."""
+    """Remove artifacts a previous (killed or failed) run left here, and the budget allocations
+    made on its posterior (`optimizations/`); user files are untouched."""
+    shutil.rmtree(Path(run_dir) / OPTIMIZATIONS_DIR, ignore_errors=True)
     for artifact in artifacts:
         path = artifact.path(run_dir)
         if path.is_dir():
