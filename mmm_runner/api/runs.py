@@ -30,7 +30,7 @@ from mmm_runner.api.storage import WORKER_LOG, Storage
 from mmm_runner.config.api import API_KEY_ENV
 from mmm_runner.store.layout import Artifact, read
 from mmm_runner.store.records import Status
-from mmm_runner.store.run_lock import LOCK_NAME
+from mmm_runner.store.run_lock import lock_owner, process_alive
 from mmm_runner.store.status import RunStatus
 
 log = logging.getLogger("mmm_runner.api.runs")
@@ -107,8 +107,8 @@ class RunManager:
             status = read_status(run_dir)
             if status is None or status.stage in FINAL:
                 continue
-            owner = _lock_owner(run_dir)
-            if owner is not None and _alive(owner):
+            owner = lock_owner(run_dir)
+            if owner is not None and process_alive(owner):
                 if not _is_our_worker(owner, run_dir):
                     continue  # a CLI run someone started into the storage root: not ours
                 _kill_group(owner, signal.SIGKILL)
@@ -295,28 +295,6 @@ def _tail(path: Path, lines: int = 40) -> str:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
     except OSError:
         return ""
-
-
-def _lock_owner(run_dir: Path) -> int | None:
-    try:
-        return int((run_dir / LOCK_NAME).read_text().strip())
-    except (OSError, ValueError):
-        return None
-
-
-def _alive(pid: int) -> bool:
-    """A running process (a zombie, e.g. an orphan no init has reaped yet, is not)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except (OSError, IndexError):
-        return True  # no /proc: kill(pid, 0) is all there is
-    return state not in ("Z", "X")
 
 
 def _is_our_worker(pid: int, run_dir: Path) -> bool:

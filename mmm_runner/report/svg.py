@@ -144,43 +144,6 @@ def render(fig: Figure, chart_id: str, title: str) -> Chart:
     return Chart(chart_id, title, svg, round(width * DPI_CSS), round(height * DPI_CSS))
 
 
-def _date_axis(ax: Axes) -> None:
-    import matplotlib.dates as mdates
-
-    locator = mdates.AutoDateLocator(minticks=4, maxticks=10)
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
-
-
-def _thousands(axis: Any) -> None:
-    """Tick labels as 120,000 rather than 120000 or 1.2e5."""
-    from matplotlib.ticker import StrMethodFormatter
-
-    axis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
-
-
-def _compact(axis: Any) -> None:
-    """Tick labels as 1.5M / 250k: spend axes of small panels stay legible."""
-    from matplotlib.ticker import FuncFormatter
-
-    def short(x: float, _pos: int) -> str:
-        for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
-            if abs(x) >= size:
-                return f"{x / size:.3g}{suffix}"
-        return f"{x:.3g}"
-
-    axis.set_major_formatter(FuncFormatter(short))
-
-
-def _legend_above(ax: Axes, ncols: int) -> None:
-    """The legend on the title's line, right-aligned, clear of the data."""
-    ax.legend(loc="lower right", bbox_to_anchor=(1.0, 1.0), ncols=ncols, borderaxespad=0.2)
-
-
-def _legend_below(ax: Axes, ncols: int) -> None:
-    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncols=ncols, borderaxespad=0.0)
-
-
 def date_axis(ax: Axes) -> None:
     import matplotlib.dates as mdates
 

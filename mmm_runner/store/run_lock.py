@@ -23,14 +23,27 @@ class RunDirectoryInUse(MMMError):
     """Another live process is running in this directory."""
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """A running process (a zombie, e.g. an orphan no init has reaped yet, is not)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True  # no /proc: kill(pid, 0) is all there is
+    return state not in ("Z", "X")
+
+
+def lock_owner(run_dir: Path) -> int | None:
+    """The pid in `run_dir`'s lock file, or None (no lock, or unreadable)."""
+    try:
+        return int((Path(run_dir) / LOCK_NAME).read_text().strip())
+    except (OSError, ValueError):
+        return None
 
 
 @contextlib.contextmanager
@@ -42,11 +55,8 @@ def run_lock(run_dir: Path) -> Iterator[None]:
             fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
             break
         except FileExistsError:
-            try:
-                owner = int(lock.read_text().strip() or 0)
-            except (OSError, ValueError):
-                owner = 0
-            if owner and owner != os.getpid() and _alive(owner):
+            owner = lock_owner(run_dir)
+            if owner and owner != os.getpid() and process_alive(owner):
                 raise RunDirectoryInUse(
                     f"{run_dir}: run directory is in use by running process {owner}"
                 ) from None
