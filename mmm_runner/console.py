@@ -22,9 +22,30 @@ def run_summary(result: Any) -> str:
         lines += [f"  advice: {a}" for a in diag["advice"]]
         learned = diag.get("prior_posterior") or {}
         lines += [f"  prior only: {w}" for w in learned.get("warnings", [])]
+        lines += calibration_lines(diag.get("calibration") or {})
     if result.roi:
         lines += roas_table(result.roi)
     return "\n".join(lines)
+
+
+def calibration_lines(section: dict[str, Any]) -> list[str]:
+    """One line per lift test (measured vs the model's own counterfactual) and ROAS prior."""
+    lines = []
+    for test in section.get("lift_tests", []):
+        p = test["predicted"]
+        verdict = "agrees" if test["agrees"] else f"DISAGREES (z {test['z']:+.1f})"
+        lines.append(
+            f"calibration {test['name']}: measured lift {test['measured']['lift']:,.0f} +- "
+            f"{test['measured']['se']:,.0f}, model {p['mean']:,.0f} [94% HDI "
+            f"{p['hdi_lower']:,.0f}, {p['hdi_upper']:,.0f}]: {verdict}"
+        )
+    for prior in section.get("roas_priors", []):
+        post = prior["posterior_roas"]
+        lines.append(
+            f"ROAS prior {prior['channel']}: {prior['prior']['dist']}{prior['prior']['params']}, "
+            f"posterior ROAS {post['mean']:.3f} [{post['hdi_lower']:.3f}, {post['hdi_upper']:.3f}]"
+        )
+    return lines
 
 
 def _interval(summary: dict[str, Any] | None) -> tuple[str, str]:

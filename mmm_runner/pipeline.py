@@ -16,17 +16,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from mmm_runner.config.calibration import is_configured
 from mmm_runner.config.checks import check_config
 from mmm_runner.config.schema import to_plain
-from mmm_runner.data.canonicalize import canonicalize
+from mmm_runner.data.canonicalize import canonicalize, entity_panel
 from mmm_runner.data.checks import describe_row
 from mmm_runner.data.source import resolve_input_path
 from mmm_runner.data.sql import SqlSession
 from mmm_runner.data.validate import ValidationReport, validate
 from mmm_runner.errors import DataValidationError
 from mmm_runner.features.build import FeatureSet, build_features
+from mmm_runner.features.entity import attach_panel
 from mmm_runner.inference.caches import configure_caches
-from mmm_runner.model import periods_to_fit, structure_for
+from mmm_runner.model import is_entity_level, periods_to_fit, structure_for
+from mmm_runner.model.calibration import load_entries
 from mmm_runner.store.layout import Artifact, write, write_compiled_sql
 from mmm_runner.store.manifest import build_manifest, package_versions
 from mmm_runner.store.run_lock import clear_previous_attempt, run_lock
@@ -56,6 +59,7 @@ class RunContext:
     compiled_written: int = 0
     caches: dict[str, str] = field(default_factory=dict)
     plain: dict[str, Any] = field(default_factory=dict)  # the resolved config as plain data
+    calibration: Any = None  # lift tests and ROAS priors (model/calibration.py), if configured
 
     def write(self, artifact: Artifact, payload: object) -> None:
         write(self.run_dir, artifact, payload)
@@ -113,6 +117,7 @@ def _run_stages(ctx: RunContext) -> RunResult:
     cfg = ctx.cfg
     check_config(cfg)
     structure_for(cfg.model, cfg.features).check(cfg.model)
+    load_entries(getattr(cfg, "calibration", None))  # a calibration CSV fails before any work
     ctx.caches = configure_caches(cfg.sampler.cache_dir)
     plain = ctx.plain = to_plain(cfg)
     input_path = resolve_input_path(str(cfg.dataset.path))
@@ -138,8 +143,11 @@ def _run_stages(ctx: RunContext) -> RunResult:
             plan = report.plan
             assert plan is not None and report.grain is not None
             canonical = canonicalize(session, plan)
+            panel = entity_panel(session, plan) if is_entity_level(cfg.model) else None
             ctx.flush_sql(session)
             ctx.write(Artifact.CANONICAL_DATA, canonical)
+            if panel is not None:
+                ctx.write(Artifact.ENTITY_DATA, panel)
             ctx.write(Artifact.COLUMN_INFO, {**plan.to_dict(), "grain": report.grain})
     finally:
         session.close()
@@ -154,9 +162,14 @@ def _run_stages(ctx: RunContext) -> RunResult:
             report.grain,
             holdout_periods=int(cfg.dataset.holdout_periods),
         )
+        scaler = features.scaler_dict()
+        if panel is not None:  # model.level=entity: per-entity arrays beside the brand ones
+            attach_panel(features, panel, plan, cfg.dataset.population_col)
+            scaler["entities"] = features.panel.scale_dict()
         ctx.write(Artifact.FEATURES, features.to_frame())
         ctx.write(Artifact.FEATURE_METADATA, feature_metadata(plain, features))
-        ctx.write(Artifact.FEATURE_SCALER, features.scaler_dict())
+        ctx.write(Artifact.FEATURE_SCALER, scaler)
+    ctx.calibration = _calibration(ctx, features, canonical, plan)
     ctx.status.advance("FEATURES_BUILT", f"{len(features.channel_names)} channels")
 
     ctx.status.advance("TRAINING", "sampling")
@@ -200,14 +213,25 @@ def feature_metadata(plain: dict[str, Any], features: FeatureSet) -> dict[str, A
     }
 
 
+def _calibration(ctx: RunContext, features: FeatureSet, canonical: Any, plan: Any) -> Any:
+    """Lift tests and ROAS priors checked against the data (None when none is configured)."""
+    cfg = ctx.cfg
+    if not is_configured(getattr(cfg, "calibration", None)) and not cfg.model.roas_prior:
+        return None
+    from mmm_runner.analysis.calibration import run_calibration
+
+    return run_calibration(cfg, structure_for(cfg.model, cfg.features), features, canonical, plan)
+
+
 def _train(ctx: RunContext, features: FeatureSet) -> Any:
     cfg = ctx.cfg
     with ctx.timed("import_backend"):
         from mmm_runner.inference.fit import fit as fit_backend
     with ctx.timed("train"):
-        fit = fit_backend(
-            structure_for(cfg.model, cfg.features), features.training, cfg.model, cfg.sampler
-        )
+        structure = structure_for(cfg.model, cfg.features)
+        if ctx.calibration is not None:  # its terms join the graph (docs/model.md, "Calibration")
+            structure = structure.with_terms(ctx.calibration)
+        fit = fit_backend(structure, features.training, cfg.model, cfg.sampler)
     with ctx.timed("write_posterior"):
         ctx.write(Artifact.POSTERIOR, fit.idata)
     ctx.timings["sampling"] = round(fit.sampling_seconds, 4)
@@ -245,6 +269,12 @@ def _outputs(
         diagnostics["prior_posterior"] = prior_posterior(
             structure, cfg.model, draws, features.training
         )
+        if ctx.calibration is not None:
+            from mmm_runner.analysis.calibration import calibration_report
+
+            diagnostics["calibration"] = calibration_report(
+                ctx.calibration, structure, draws, features.training
+            )
         ctx.write(Artifact.DIAGNOSTICS, diagnostics)
         ctx.write(Artifact.LOO, loo_report(fit.idata))
 
@@ -261,6 +291,12 @@ def _outputs(
         ctx.write(Artifact.FITTED, fitted)
         metrics = split_metrics(fitted)
         ctx.write(Artifact.FIT_METRICS, metrics)
+        if features.panel is not None:  # model.level=entity
+            from mmm_runner.analysis.entity import entity_tables
+
+            entity_roi, entity_parts = entity_tables(structure, draws, features.training)
+            ctx.write(Artifact.ENTITY_ROI, entity_roi)
+            ctx.write(Artifact.ENTITY_CONTRIBUTIONS, entity_parts)
 
     with ctx.timed("response_curves"):  # curves and mROAS (docs/model.md, "Response curves")
         media = media_response(structure, draws, features.training, cfg.features)

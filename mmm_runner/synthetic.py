@@ -42,10 +42,15 @@ class CaseSpec:
     max_lag: int = 13  # the truth's carryover horizon, in periods
     noise: float = 0.04  # noise sd on the model scale
     seed: int = 0
+    # > 0: the second channel copies the first's activity times LogNormal(0, correlated) noise,
+    # two channels the data can barely tell apart (the calibration study, tests/test_calibration.py)
+    correlated: float = 0.0
+    betas: tuple[float, ...] | None = None  # the truth's beta per channel; None: drawn
 
     @property
     def name(self) -> str:
         extra = "_placebo" if self.placebo else ""
+        extra += f"_corr{self.correlated:g}" if self.correlated > 0 else ""
         return (
             f"{self.structure}_{self.saturation}_{self.n_channels}ch_{self.grain.lower()}_"
             f"{self.years}y{extra}_s{self.seed}"
@@ -108,9 +113,14 @@ def simulate_case(spec: CaseSpec) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The panel (one entity) and its truth."""
     rng = np.random.default_rng(spec.seed)
     frame, channels = simulate_media(spec, rng)
+    if spec.correlated > 0:
+        _correlate(frame, channels, spec.correlated, np.random.default_rng(spec.seed + 7919))
     c = len(channels)
     decays = dict(zip(channels, rng.uniform(0.1, 0.8, c).round(3), strict=True))
     half_sat = rng.uniform(0.2, 1.0, c).round(3)
+    if spec.correlated > 0:  # bought together: the same carryover and saturation too
+        decays[channels[1]] = decays[channels[0]]
+        half_sat[1] = half_sat[0]
     k_fixed = 0.5  # the fixed structure's K (its features are transformed before the fit)
     if spec.structure == "fixed":
         half_sat = np.full(c, k_fixed)
@@ -122,6 +132,8 @@ def simulate_case(spec: CaseSpec) -> tuple[pd.DataFrame, dict[str, Any]]:
     beta = rng.uniform(*effect_scale[spec.structure], c)
     if spec.placebo:
         beta[-1] = 0.0
+    if spec.betas is not None:
+        beta = np.asarray(spec.betas, dtype=float)
     gamma = rng.normal(0.0, 0.03, len(fs.control_names))
     gamma[0] = -0.04  # price lowers sales
     params: dict[str, Any] = {
@@ -159,6 +171,17 @@ def simulate_case(spec: CaseSpec) -> tuple[pd.DataFrame, dict[str, Any]]:
     spend_cols = [ch.replace("act_", "spend_") for ch in channels]
     columns = ["entity_id", "period_start", "sales", *channels, *spend_cols, "ctrl_price"]
     return panel[columns], truth
+
+
+def _correlate(
+    frame: pd.DataFrame, channels: list[str], noise: float, rng: np.random.Generator
+) -> None:
+    """The second channel bought with the first: its activity the first's times noise."""
+    first, second = channels[0], channels[1]
+    ratio = rng.uniform(0.3, 3.0)
+    frame[second] = frame[first] * ratio * rng.lognormal(0.0, noise, len(frame))
+    cost = rng.uniform(2.0, 20.0) * rng.uniform(0.9, 1.1, len(frame))
+    frame[second.replace("act_", "spend_")] = frame[second] / 1000.0 * cost
 
 
 def true_draws(truth: dict[str, Any]) -> Draws:

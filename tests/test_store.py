@@ -23,6 +23,7 @@ from mmm_runner.store import (
     write,
 )
 from mmm_runner.store.artifacts import sha256_file
+from mmm_runner.store.layout import ENTITY_ONLY
 from mmm_runner.store.manifest import UNLISTED
 from mmm_runner.store.reader import RUN_SPEC_EXTRAS
 from mmm_runner.sweep.leaderboard import leaderboard_row, read_row
@@ -33,12 +34,15 @@ SMALL = ("sampler=fast", "sampler.draws=150", "sampler.tune=150")
 NAMES = {
     "STATUS": "status.json", "RUN_SPEC": "run_spec.json", "COMPILED_SQL": "compiled_sql",
     "VALIDATION_SUMMARY": "validation_summary.json", "CANONICAL_DATA": "canonical_data.parquet",
-    "COLUMN_INFO": "column_info.json", "FEATURES": "features.parquet",
+    "COLUMN_INFO": "column_info.json", "ENTITY_DATA": "entity_data.parquet",
+    "FEATURES": "features.parquet",
     "FEATURE_METADATA": "feature_metadata.json", "FEATURE_SCALER": "feature_scaler.json",
     "POSTERIOR": "posterior.nc", "POSTERIOR_SUMMARY": "posterior_summary.json",
     "DIAGNOSTICS": "diagnostics.json", "LOO": "loo.json",
     "CONTRIBUTIONS": "contributions.parquet",
     "CONTRIBUTION_SUMMARY": "contribution_summary.json", "ROI": "roi_metrics.json",
+    "ENTITY_ROI": "entity_roi_metrics.parquet",
+    "ENTITY_CONTRIBUTIONS": "entity_contributions.parquet",
     "FITTED": "fitted.parquet", "FIT_METRICS": "fit_metrics.json",
     "RESPONSE_CURVES": "response_curves.parquet", "REPORT": "report.html",
     "MODEL_METADATA": "model_metadata.json", "MANIFEST": "manifest.json",
@@ -112,7 +116,8 @@ def test_only_the_store_names_artifacts() -> None:
 def test_table_covers_exactly_what_a_run_writes(finished: CliRun) -> None:
     files = run_files(finished.run_dir)
     assert not [f for f in files if owner(f) is None]  # nothing written outside the table
-    assert {owner(f) for f in files} == set(Artifact)  # every row is written by a real run
+    # every row but the entity-level ones is written by a real (brand-level) run
+    assert {owner(f) for f in files} == set(Artifact) - set(ENTITY_ONLY)
 
 
 @pytest.mark.slow

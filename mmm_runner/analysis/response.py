@@ -197,6 +197,10 @@ def media_response(
     """The response pieces of a fitted structure over `features`' periods (pass the training
     window). Checked against the structure's own `mean` and `channel_terms` at the observed
     spend, so a change to a structure's equations cannot silently bend the curves."""
+    if features.panel is not None:  # model.level=entity: the brand total, entity by entity
+        from mmm_runner.analysis.entity import panel_response
+
+        return panel_response(structure, draws, features)  # type: ignore[arg-type,return-value]
     params = draws.values
     data = structure.model_data(features)
     n_channels = len(features.channel_names)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from mmm_runner.config.schema import RunConfig
+from mmm_runner.config.calibration import check_calibration, is_configured
+from mmm_runner.config.schema import RunConfig, value_of
 from mmm_runner.errors import ConfigError
 
 
@@ -28,3 +29,28 @@ def check_config(cfg: RunConfig) -> None:
     for key, ok, rule in rules:
         if not ok:
             raise ConfigError(f"{key}: {rule}")
+    drivers = [str(d) for d in cfg.dataset.drivers]
+    calibration = getattr(cfg, "calibration", None)
+    check_calibration(calibration, drivers)
+    roas_prior = dict(getattr(cfg.model, "roas_prior", None) or {})
+    if is_configured(calibration) or roas_prior:
+        what = "calibration" if is_configured(calibration) else "model.roas_prior"
+        structure = value_of(cfg.model.structure)
+        level = value_of(getattr(cfg.model, "level", "brand"))
+        if structure not in ("learned", "additive") or level != "brand":
+            raise ConfigError(
+                f"{what}: needs model=default or model=additive at model.level=brand (a "
+                f"learned media block to take the counterfactual through); got structure "
+                f"{structure!r}, level {level!r}"
+            )
+    for channel, prior in roas_prior.items():
+        keys = set(prior.keys()) if hasattr(prior, "keys") else {"dist", "params"}
+        if "dist" not in keys or keys - {"dist", "params"}:
+            raise ConfigError(
+                f"model.roas_prior.{channel}: must be {{dist, params}} (a PyMC family and its "
+                f"parameters), got keys {sorted(keys)}"
+            )
+        if drivers and str(channel) not in drivers:
+            raise ConfigError(
+                f"model.roas_prior.{channel}: unknown channel; channels: {', '.join(drivers)}"
+            )

@@ -13,6 +13,8 @@ from typing import Any
 
 from omegaconf import MISSING, DictConfig, OmegaConf
 
+from mmm_runner.config.calibration import CalibrationConfig
+
 
 class Grain(StrEnum):
     """Time grain of the data; `auto` trusts what the data shows."""
@@ -47,6 +49,14 @@ class Structure(StrEnum):
     additive = "additive"
 
 
+class Level(StrEnum):
+    """What is fitted: `brand` sums the entity panel per period; `entity` keeps entity x period
+    with per-entity intercepts and partially pooled channel effects (model/entity.py)."""
+
+    brand = "brand"
+    entity = "entity"
+
+
 class Likelihood(StrEnum):
     StudentT = "StudentT"
     Normal = "Normal"
@@ -68,6 +78,8 @@ class DatasetConfig:
     controls: list[str] = field(default_factory=list)  # empty: every ctrl_* column
     date_format: str = "%Y-%m-%d"
     holdout_periods: int = 0  # the last N periods are kept out of the fit and forecast
+    # model.level=entity: target and media per capita (Meridian's population scaling); null: none
+    population_col: str | None = None
 
 
 @dataclass
@@ -156,6 +168,7 @@ class ModelConfig:
     """The structure and its priors; `beta` takes its scale from `sigma_beta` (shrinkage)."""
 
     structure: Structure = Structure.fixed
+    level: Level = Level.brand
     likelihood: Likelihood = Likelihood.StudentT
     beta_parametrization: BetaParametrization = BetaParametrization.centered
     intercept: PriorConfig = _prior("Normal", mu=0.0, sigma=2.0)
@@ -168,6 +181,15 @@ class ModelConfig:
     decay: DecayPriorConfig = field(default_factory=DecayPriorConfig)
     half_saturation: HalfSaturationPriorConfig = field(default_factory=HalfSaturationPriorConfig)
     slope: SlopePriorConfig = field(default_factory=SlopePriorConfig)
+    # A prior on a channel's ROAS instead of its beta (docs/model.md, "Calibration"), by channel:
+    # `roas_prior: {act_tv: {dist: LogNormal, params: {mu: 0.7, sigma: 0.3}}}`.
+    # Values are `{dist, params}` as PriorConfig (untyped here: OmegaConf cannot build a
+    # dataclass value of an open map from an override); config/checks.py checks their keys.
+    roas_prior: dict[str, Any] = field(default_factory=dict)
+    # level=entity only: spread of log channel effects across entities, and the controls block.
+    tau: PriorConfig = _prior("HalfNormal", sigma=0.3)
+    controls_by_entity: bool = False
+    entity_parametrization: BetaParametrization = BetaParametrization.centered
 
 
 @dataclass
@@ -176,6 +198,7 @@ class RunConfig:
     features: FeaturesConfig = field(default_factory=FeaturesConfig)
     sampler: SamplerConfig = field(default_factory=SamplerConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
+    calibration: CalibrationConfig = field(default_factory=CalibrationConfig)
 
 
 def to_plain(cfg: RunConfig | DictConfig | object) -> dict[str, Any]:
@@ -200,4 +223,5 @@ def schema_node() -> DictConfig:
     """
     node = OmegaConf.structured(RunConfig)
     OmegaConf.set_struct(node.features.adstock.per_channel, False)
+    OmegaConf.set_struct(node.model.roas_prior, False)
     return node

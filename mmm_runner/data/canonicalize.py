@@ -23,3 +23,18 @@ def canonicalize(session: SqlSession, plan: ColumnPlan) -> pd.DataFrame:
     frame["period_start"] = pd.to_datetime(frame["period_start"])
     ordered = ["period_start", *plan.used_columns]
     return frame[ordered].sort_values("period_start", ignore_index=True)
+
+
+def entity_panel(session: SqlSession, plan: ColumnPlan) -> pd.DataFrame:
+    """model.level=entity: one row per entity and period, nothing summed over entities."""
+    averaged = list(plan.controls)
+    summed = [c for c in plan.used_columns if c not in averaged]
+    session.create_table(
+        load_sql("marts/entity_data.sql"),
+        {"summed_columns": summed, "averaged_columns": averaged},
+    )
+    frame = session.table("entity_data")
+    frame["period_start"] = pd.to_datetime(frame["period_start"])
+    frame["entity_id"] = frame["entity_id"].astype(str)
+    ordered = ["entity_id", "period_start", *plan.used_columns]
+    return frame[ordered].sort_values(["entity_id", "period_start"], ignore_index=True)

@@ -39,6 +39,7 @@ class ColumnPlan:
     controls: list[str]
     spend_for: dict[str, str | None]  # driver -> its spend column (itself for spend_* drivers)
     ignored: list[str]
+    population: str | None = None  # dataset.population_col (model.level=entity: per capita)
 
     @property
     def spend_columns(self) -> list[str]:
@@ -50,7 +51,8 @@ class ColumnPlan:
 
     @property
     def used_columns(self) -> list[str]:
-        return list(dict.fromkeys([*self.model_columns, *self.spend_columns]))
+        extra = [self.population] if self.population else []
+        return list(dict.fromkeys([*self.model_columns, *self.spend_columns, *extra]))
 
     def roles(self) -> dict[str, str]:
         roles = {c: "key" for c in KEY_COLUMNS}
@@ -61,6 +63,8 @@ class ColumnPlan:
             roles[c] = "driver_activity" if c.startswith("act_") else "driver_spend"
         for c in self.controls:
             roles[c] = "control"
+        if self.population:
+            roles[self.population] = "population"
         for c in self.ignored:
             roles.setdefault(c, "ignored")
         return roles
@@ -76,6 +80,7 @@ class ColumnPlan:
                 for d, s in self.spend_for.items()
             ],
             "ignored": self.ignored,
+            **({"population": self.population} if self.population else {}),
         }
 
 
@@ -92,6 +97,8 @@ def plan_columns(header: list[str], dataset_cfg: DatasetConfig) -> ColumnPlan:
         else:
             paired = "spend_" + channel_of(d)
             spend_for[d] = paired if paired in present else None
+    population = getattr(dataset_cfg, "population_col", None) or None
     used = {target, *drivers, *controls, *(s for s in spend_for.values() if s), *KEY_COLUMNS}
+    used |= {population} if population else set()
     ignored = [c for c in header if c not in used]
-    return ColumnPlan(target, drivers, controls, spend_for, ignored)
+    return ColumnPlan(target, drivers, controls, spend_for, ignored, population)

@@ -98,6 +98,7 @@ def header_checks(source: InputFile, plan: ColumnPlan) -> list[CheckResult]:
             )
         )
     required = [*KEY_COLUMNS, plan.target, *plan.drivers, *plan.controls]
+    required += [plan.population] if plan.population else []
     missing = [c for c in dict.fromkeys(required) if c not in header]
     if missing:
         results.append(

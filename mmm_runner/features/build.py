@@ -47,6 +47,8 @@ class FeatureSet:
     scalers: dict[str, Standardizer] = field(default_factory=dict)
     decays: dict[str, float] = field(default_factory=dict)
     blocks: dict[str, list[str]] = field(default_factory=dict)
+    # model.level=entity: the per-entity arrays (features/entity.py: EntityPanel); None at brand.
+    panel: Any = None
 
     @property
     def training(self) -> FeatureSet:
@@ -60,6 +62,7 @@ class FeatureSet:
             media_scaled=self.media_scaled[:n],
             target=self.target[:n],
             target_log_centered=self.target_log_centered[:n],
+            panel=self.panel.training() if self.panel is not None else None,
         )
 
     def to_frame(self) -> pd.DataFrame:

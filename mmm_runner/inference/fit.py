@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from mmm_runner.config.schema import ModelConfig, SamplerConfig, value_of
 from mmm_runner.features.build import FeatureSet
 from mmm_runner.inference.nutpie_backend import sample_nutpie
@@ -68,7 +70,7 @@ def attach_log_likelihood(
     for group in ("log_likelihood", "observed_data"):
         if group in idata.groups():
             delattr(idata, group)
-    observed = structure.observed(features)
+    observed = np.ravel(structure.observed(features))  # an entity panel: entity-major
     idata.add_groups(
         log_likelihood=xr.Dataset({"obs": obs}),
         observed_data=xr.Dataset({"obs": xr.DataArray(observed, dims=("period",))}),

@@ -54,11 +54,13 @@ def native_model(
         return center + np.random.default_rng(seed).uniform(-1.0, 1.0, n_dim)
 
     dims = {p.name: p.dims for p in structure.parameters(model_cfg) if p.dims}
+    used = {d for names in dims.values() for d in names} | {"channel", "control"}
     coords = {
-        "channel": pd.Index(features.channel_names),
-        "control": pd.Index(features.control_names),
-        "unconstrained_parameter": pd.Index([f"x_{i}" for i in range(n_dim)]),
+        name: pd.Index(values)
+        for name, values in structure.coords(features).items()
+        if name in used
     }
+    coords["unconstrained_parameter"] = pd.Index([f"x_{i}" for i in range(n_dim)])
     return CompiledPyMCModel(
         _n_dim=n_dim,
         dims=dims,
@@ -87,7 +89,8 @@ def graph_model(
 
     key = json.dumps(
         [structure.name, _plain(model_cfg), features.channel_names, features.control_names,
-         len(features.target)],
+         len(features.target), structure.dim_sizes(features),
+         [t.fingerprint for t in structure.extra_terms]],
         sort_keys=True,
     )  # fmt: skip
     reused = key in _GRAPH_CACHE
@@ -112,7 +115,8 @@ def sample_nutpie(
     import nutpie
 
     start = time.perf_counter()
-    density = structure.native(features, model_cfg)
+    # Extra terms (calibration) live in the graph only: the native density has none of them.
+    density = None if structure.extra_terms else structure.native(features, model_cfg)
     if density is not None:
         compiled = native_model(structure, features, model_cfg, density)
         path, reused = "native", True

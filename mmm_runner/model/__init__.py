@@ -12,6 +12,7 @@ from mmm_runner.config.schema import FeaturesConfig, ModelConfig, value_of
 from mmm_runner.data.columns import ColumnPlan
 from mmm_runner.errors import ConfigError
 from mmm_runner.features.build import control_feature_count
+from mmm_runner.model.entity import EntityStructure
 from mmm_runner.model.fixed import FIXED
 from mmm_runner.model.learned import AdditiveStructure, LearnedStructure, MediaRecipe
 from mmm_runner.model.structure import ModelStructure
@@ -19,9 +20,24 @@ from mmm_runner.model.structure import ModelStructure
 STRUCTURES = ("fixed", "learned", "additive")
 
 
+def is_entity_level(model_cfg: ModelConfig) -> bool:
+    """model.level=entity: fit the entity panel (model/entity.py), not the brand sum."""
+    return value_of(getattr(model_cfg, "level", "brand")) == "entity"
+
+
 def structure_for(model_cfg: ModelConfig, features_cfg: FeaturesConfig) -> ModelStructure:
     """The structure `model.structure` names, set up with the run's media recipe."""
     name = value_of(model_cfg.structure)
+    if is_entity_level(model_cfg):
+        if name not in ("learned", "additive"):
+            raise ConfigError(
+                f"model.level=entity needs model.structure learned or additive, not {name!r} "
+                "(model=default or model=additive)"
+            )
+        recipe = MediaRecipe.from_config(features_cfg, model_cfg)
+        centred = value_of(getattr(model_cfg, "entity_parametrization", "centered")) == "centered"
+        by_entity = bool(model_cfg.controls_by_entity)
+        return EntityStructure(recipe, name == "additive", by_entity, centred)
     if name == "fixed":
         return FIXED
     if name == "learned":

@@ -35,6 +35,7 @@ from mmm_runner.model.native_support import (
     data_view,
     digamma,
     layout_of,
+    prior_centre,
     prior_logp,
     prior_table,
 )
@@ -262,17 +263,5 @@ def density(
     header[Y_AT] = header[Z_AT] + features.x_controls.size
     header[PRIORS_AT] = header[Y_AT] + n_t
     data = assemble_buffer(header, body, parameters, sizes)
-    center = np.zeros(int(data[N_DIM]))  # the prior's centre, in unconstrained space
-    for param, spec in zip(parameters, specs, strict=True):
-        block = slice(starts[param.name], starts[param.name] + param.size(sizes))
-        if spec.dist == "LogNormal":
-            center[block] = spec.params["mu"]
-        elif spec.dist == "Exponential":
-            center[block] = -np.log(spec.params["lam"])  # the mean
-        elif param.transform == "log":
-            center[block] = np.log(0.5 * float(np.mean(spec.params.get("sigma", 1.0))))
-        elif spec.dist == "Beta":
-            center[block] = np.log(np.asarray(spec.params["alpha"]) / spec.params["beta"])
-        elif spec.dist == "Normal":
-            center[block] = spec.params.get("mu", 0.0)
+    center = prior_centre(parameters, specs, sizes)  # the prior's centre, unconstrained
     return NativeDensity(logp_callback, data, layout_of(parameters, sizes), center)

@@ -27,15 +27,21 @@ def likelihood_parameters(model_cfg: ModelConfig) -> tuple[Parameter, ...]:
     return tuple(params)
 
 
-def add_observed(mu: Any, y: Any, params: Mapping[str, Any], model_cfg: ModelConfig) -> Any:
+def add_observed(
+    mu: Any,
+    y: Any,
+    params: Mapping[str, Any],
+    model_cfg: ModelConfig,
+    dims: tuple[str, ...] = ("period",),
+) -> Any:
     """The `obs` node of a PyMC graph (inside a model context)."""
     import pymc as pm
 
     if is_student_t(model_cfg):
         return pm.StudentT(
-            "obs", nu=params["nu"], mu=mu, sigma=params["sigma"], observed=y, dims="period"
+            "obs", nu=params["nu"], mu=mu, sigma=params["sigma"], observed=y, dims=dims
         )
-    return pm.Normal("obs", mu=mu, sigma=params["sigma"], observed=y, dims="period")
+    return pm.Normal("obs", mu=mu, sigma=params["sigma"], observed=y, dims=dims)
 
 
 def pointwise_log_likelihood(

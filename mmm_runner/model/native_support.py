@@ -214,3 +214,25 @@ def prior_logp(x: np.ndarray, grad: np.ndarray, rows: np.ndarray) -> float:
             lp += -0.5 * z * z - math.log(p2) - HALF_LOG_2PI
             grad[k] += -z / p2
     return lp
+
+
+def prior_centre(
+    parameters: Sequence[Parameter], specs: Sequence[Any], dim_sizes: dict[str, int]
+) -> np.ndarray:
+    """The unconstrained point chains start near: each prior's centre (a scale prior at half
+    its sigma, an Exponential at its mean, a Beta at its mean's log-odds)."""
+    blocks = []
+    for param, spec in zip(parameters, specs, strict=True):
+        block = np.zeros(param.size(dim_sizes))
+        if spec.dist == "LogNormal":
+            block[:] = spec.params["mu"]
+        elif spec.dist == "Exponential":
+            block[:] = -np.log(spec.params["lam"])  # the mean
+        elif param.transform == "log":
+            block[:] = np.log(0.5 * float(np.mean(spec.params.get("sigma", 1.0))))
+        elif spec.dist == "Beta":
+            block[:] = np.log(np.asarray(spec.params["alpha"]) / spec.params["beta"])
+        elif spec.dist == "Normal":
+            block[:] = spec.params.get("mu", 0.0)
+        blocks.append(block)
+    return np.concatenate(blocks) if blocks else np.zeros(0)

@@ -9,6 +9,7 @@ How to add a structure: docs/architecture.md.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -44,6 +45,13 @@ class ModelStructure:
     contribution_method: ClassVar[str]
     # Named data arrays the equations read, with their dims (e.g. x_channels: period x channel).
     data_dims: ClassVar[dict[str, tuple[str, ...]]]
+    # Extra terms of the joint density beyond the target's likelihood (lift tests and ROAS
+    # priors, model/calibration.py), each with `add_to_graph(structure, params, data, features)`,
+    # `graph_data(structure, features)` (its `pm.Data`) and a `fingerprint` (its graph's shape).
+    # Empty for a plain run; a structure with terms samples its PyMC graph.
+    extra_terms: tuple[Any, ...] = ()
+    # Dims of the observed target (an entity panel: entity x period).
+    observed_dims: ClassVar[tuple[str, ...]] = ("period",)
 
     # ---------------------------------------------------------------- the structure states
     def parameters(self, model_cfg: ModelConfig) -> tuple[Parameter, ...]:
@@ -73,6 +81,14 @@ class ModelStructure:
     def native(self, features: FeatureSet, model_cfg: ModelConfig) -> Any | None:
         """The hand-written density (`model.native_support.NativeDensity`), or None."""
         return None
+
+    def with_terms(self, *terms: Any) -> ModelStructure:
+        """A copy whose graph adds `terms` (see `extra_terms`); no terms: this structure."""
+        if not terms:
+            return self
+        copied = copy.copy(self)
+        copied.extra_terms = (*self.extra_terms, *terms)
+        return copied
 
     # ------------------------------------------------------- target scale (log1p, centred)
     def observed(self, features: FeatureSet) -> np.ndarray:
@@ -129,6 +145,10 @@ class ModelStructure:
         dist, params = prior_spec(prior_config(model_cfg, param.prior_key))
         return PriorSpec(dist, dict(params), param.prior_key)
 
+    def prior_links(self, param: Parameter, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Prior arguments taken from other parameters in the graph (shrinkage: sigma)."""
+        return {"sigma": params[param.scale_from]} if param.scale_from else {}
+
     def build_pymc(self, features: FeatureSet, model_cfg: ModelConfig) -> Any:
         """The `pm.Model` of this structure; data enter as `pm.Data` so new data need no rebuild."""
         import pymc as pm
@@ -140,13 +160,13 @@ class ModelStructure:
                 name: pm.Data(name, value, dims=self.data_dims[name])
                 for name, value in self.model_data(features).items()
             }
-            y = pm.Data("y", self.observed(features), dims="period")
+            y = pm.Data("y", self.observed(features), dims=self.observed_dims)
             params: dict[str, Any] = {}
             for param in self.parameters(model_cfg):
                 if param.size(sizes) == 0:  # e.g. no controls: the block is absent
                     params[param.name] = pt.zeros(param.shape(sizes))
                     continue
-                scale = {"sigma": params[param.scale_from]} if param.scale_from else {}
+                scale = self.prior_links(param, params)
                 params[param.name] = make_prior(
                     param.name,
                     self.prior(param, model_cfg, features),
@@ -156,7 +176,9 @@ class ModelStructure:
             for var in self.derived(model_cfg):
                 value = self.derive(var.name, params, model_cfg)
                 params[var.name] = pm.Deterministic(var.name, value, dims=var.dims or None)
-            add_observed(self.mean(params, data, pt), y, params, model_cfg)
+            add_observed(self.mean(params, data, pt), y, params, model_cfg, self.observed_dims)
+            for term in self.extra_terms:
+                term.add_to_graph(self, params, data, features)
         return model
 
     def prior_draws(
@@ -180,7 +202,10 @@ class ModelStructure:
 
     def pymc_data(self, features: FeatureSet) -> dict[str, np.ndarray]:
         """Every `pm.Data` value of the graph, by name (to swap data into a compiled graph)."""
-        return {**self.model_data(features), "y": self.observed(features)}
+        values = {**self.model_data(features), "y": self.observed(features)}
+        for term in self.extra_terms:
+            values.update(term.graph_data(self, features))
+        return values
 
     def draws(self, idata: InferenceData, model_cfg: ModelConfig, features: FeatureSet) -> Draws:
         return Draws.from_idata(idata, self.variables(model_cfg), self.dim_sizes(features))

@@ -16,10 +16,12 @@ from omegaconf import DictConfig, OmegaConf
 from mmm_runner.analysis.curves import channel_spend
 from mmm_runner.analysis.response import MediaResponse, media_response
 from mmm_runner.config.schema import schema_node
+from mmm_runner.data.columns import ColumnPlan
 from mmm_runner.errors import MMMError
 from mmm_runner.features.build import FeatureSet, build_features
-from mmm_runner.model import structure_for
-from mmm_runner.store import Artifact, RunRecord, load_run
+from mmm_runner.features.entity import attach_panel
+from mmm_runner.model import is_entity_level, structure_for
+from mmm_runner.store import Artifact, RunRecord, load_run, read
 
 READY = "OUTPUTS_READY"
 
@@ -33,7 +35,7 @@ class FittedRun:
     record: RunRecord
     cfg: DictConfig  # the run's config, typed by the run schema
     features: FeatureSet  # every period; `.training` is the window the model was fitted on
-    response: MediaResponse  # over the training window, per posterior draw
+    response: MediaResponse  # over the training window, per draw (entity level: PanelResponse)
     spend: np.ndarray  # (C,) spend per channel over the training window (NaN: no spend column)
 
     @property
@@ -68,6 +70,19 @@ def load_fitted(run_dir: Path | str) -> FittedRun:
         info["grain"],
         holdout_periods=int(cfg.dataset.holdout_periods),
     )
+    if is_entity_level(cfg.model):  # the entity panel as fitted (entity_data.parquet)
+        panel = read(record.run_dir, Artifact.ENTITY_DATA)
+        if panel is None:
+            raise RunNotReadyError(f"run_dir: {record.run_dir} is missing its entity data")
+        plan = ColumnPlan(
+            info["target"],
+            list(info["drivers"]),
+            list(info["controls"]),
+            spend_for,
+            list(info.get("ignored", [])),
+            info.get("population"),
+        )
+        attach_panel(features, panel, plan, cfg.dataset.population_col)
     structure = structure_for(cfg.model, cfg.features)
     training = features.training
     draws = structure.draws(record.posterior, cfg.model, training)

@@ -17,6 +17,7 @@ from mmm_runner.analysis.diagnostics import ADVICE
 from mmm_runner.report import charts
 from mmm_runner.report.charts import IntervalRow
 from mmm_runner.report.content import RunFacts, Section, Table
+from mmm_runner.report.entity import entity_roas_charts
 from mmm_runner.report.labels import interval, num, pct
 from mmm_runner.store import Artifact, RunRecord
 
@@ -158,6 +159,7 @@ def roas_section(facts: RunFacts) -> Section:
         "ROI [94% HDI]",
     ]
     section.tables.append(Table(columns, rows, (2, 3, 4, 5)))
+    entity_roas_charts(facts, section, _frame(facts.record, Artifact.ENTITY_ROI))
     return section
 
 
@@ -264,6 +266,27 @@ def _fixed_transforms(facts: RunFacts) -> str:
     )
 
 
+def calibration_table(calibration: dict[str, Any], section: Section) -> None:
+    """Lift tests (calibration=<name>): the experiment against the model's own counterfactual."""
+    tests = calibration.get("lift_tests") or []
+    if not tests:
+        return
+    rows = []
+    for test in tests:
+        p = test["predicted"]
+        rows.append(
+            [
+                test["name"],
+                f"{test['start']}..{test['measure_end']}",
+                f"{num(test['measured']['lift'])} ± {num(test['measured']['se'])}",
+                interval(p["mean"], p["hdi_lower"], p["hdi_upper"]),
+                "yes" if test["agrees"] else f"no (z {test['z']:+.1f})",
+            ]
+        )
+    columns = ["lift test", "measured over", "measured lift", "model (94% HDI)", "agrees"]
+    section.tables.append(Table(columns, rows, (2, 3)))
+
+
 def diagnostics_section(facts: RunFacts) -> Section:
     section = Section("diagnostics", "Diagnostics")
     section.lead = (
@@ -298,6 +321,7 @@ def diagnostics_section(facts: RunFacts) -> Section:
             [f"points with Pareto k > {loo.pareto_k_threshold:.2f}", str(loo.pareto_k_bad), "0"],
         ]
     section.tables.append(Table(["measure", "value", "wanted"], rows, (1, 2)))
+    calibration_table(diag.raw.get("calibration") or {}, section)
     section.notes += [f"not converged: {r}" for r in diag.reasons] + list(diag.warnings)
     section.advice = list(diag.advice)
     if not diag.advice:

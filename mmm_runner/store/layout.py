@@ -76,6 +76,8 @@ class Artifact(Enum):
                       "Brand-level data, one row per period.")
     COLUMN_INFO = ("column_info.json", Format.JSON, Stage.CANONICALIZE,
                    "Column roles, driver/spend pairs and the grain.")
+    ENTITY_DATA = ("entity_data.parquet", Format.PARQUET, Stage.CANONICALIZE,
+                   "model.level=entity: the panel as fitted, one row per entity and period.")
     FEATURES = ("features.parquet", Format.PARQUET, Stage.FEATURES,
                 "The model matrix: transformed channels, controls, seasonality, trend.")
     FEATURE_METADATA = ("feature_metadata.json", Format.JSON, Stage.FEATURES,
@@ -96,6 +98,10 @@ class Artifact(Enum):
                             "Totals and shares per channel, with HDIs.")
     ROI = ("roi_metrics.json", Format.JSON, Stage.CONTRIBUTIONS,
            "ROAS and ROI per channel, with HDIs.")
+    ENTITY_ROI = ("entity_roi_metrics.parquet", Format.PARQUET, Stage.CONTRIBUTIONS,
+                  "model.level=entity: per entity and channel, spend, contribution, ROAS, HDIs.")
+    ENTITY_CONTRIBUTIONS = ("entity_contributions.parquet", Format.PARQUET, Stage.CONTRIBUTIONS,
+                            "model.level=entity: contributions.parquet per entity and period.")
     FITTED = ("fitted.parquet", Format.PARQUET, Stage.CONTRIBUTIONS,
               "Per period: actual vs predicted with its 94% interval; train/holdout split.")
     FIT_METRICS = ("fit_metrics.json", Format.JSON, Stage.CONTRIBUTIONS,
@@ -168,6 +174,9 @@ def optimization_dir(run_dir: Path, name: str) -> Path:
     """Where the allocation called `name` of the run in `run_dir` lives."""
     return Path(run_dir) / OPTIMIZATIONS_DIR / name
 
+
+# Written only by a model.level=entity run (a brand run writes every other row).
+ENTITY_ONLY = (Artifact.ENTITY_DATA, Artifact.ENTITY_ROI, Artifact.ENTITY_CONTRIBUTIONS)
 
 # What a rerun into the same directory clears first: everything except Hydra's files.
 WRITTEN_BY_RUN = tuple(a for a in Artifact if a.stage is not Stage.HYDRA)
