@@ -279,6 +279,8 @@ def test_unknown_ids_are_404(tmp_path: Path) -> None:
         ({"draws": 0}, "sampler.draws"),
         ({"draws": "many"}, "draws"),
         ({"model": "nope"}, "model/nope"),
+        ({"calibration": "nope"}, "calibration/nope"),
+        ({"overrides": ["calibration.entries=[]"]}, "calibration.entries"),
         ({"overrides": ["hydra.run.dir=/tmp/elsewhere"]}, "hydra.run.dir"),
         ({"overrides": ["dataset.path=/etc/passwd"]}, "dataset.path"),
         ({"overrides": ["sampler.cache_dir=/tmp"]}, "sampler.cache_dir"),
@@ -294,6 +296,16 @@ def test_bad_run_spec_is_422_naming_the_key(tmp_path: Path, spec: dict, named: s
         assert named in response.json()["detail"]
         assert "Traceback" not in response.text
         assert client.get("/runs").json()["runs"] == []  # nothing queued
+
+
+def test_a_calibration_preset_is_a_group_option(tmp_path: Path) -> None:
+    with api(tmp_path, worker="sleep") as client:
+        upload(client)
+        created = client.post(
+            "/runs/create", json={"dataset_id": "sample", "calibration": "example"}
+        )
+        assert created.status_code == 202, created.text
+        assert "calibration=example" in created.json()["overrides"]
 
 
 def test_run_lifecycle_status_spec_and_list(tmp_path: Path) -> None:

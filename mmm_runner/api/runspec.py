@@ -30,7 +30,7 @@ from mmm_runner.errors import ConfigError
 from mmm_runner.model import structure_for
 from mmm_runner.resources import conf_dir
 
-GROUPS = ("features", "sampler", "model")  # group options a client may pick
+GROUPS = ("features", "sampler", "model", "calibration")  # group options a client may pick
 OPEN_PREFIXES = ("features.", "sampler.", "model.")
 DATASET_KEYS = ("grain", "target_col", "drivers", "controls", "date_format", "holdout_periods")
 SERVER_KEYS = ("sampler.cache_dir",)  # a path on the server
@@ -95,6 +95,8 @@ def spec_overrides(spec: RunSpec, data_path: Path, dataset_meta: dict[str, Any])
         out.append(f"sampler={spec.sampler}")
     if spec.model:
         out.append(f"model={spec.model}")
+    if spec.calibration:
+        out.append(f"calibration={spec.calibration}")
     if spec.feature_config is not None:
         out += _flatten("features", spec.feature_config.model_dump(exclude_none=True))
     for key in SAMPLER_KEYS:
@@ -124,7 +126,8 @@ def check_override(text: str, where: str) -> Override:
     if key in SERVER_KEYS or not (key.startswith(OPEN_PREFIXES) or dataset_ok):
         raise ConfigError(
             f"{where}: {key!r} cannot be set through the API (allowed: features.*, sampler.*, "
-            f"model.*, dataset.{{{','.join(DATASET_KEYS)}}}, and features=/sampler=/model=)"
+            f"model.*, dataset.{{{','.join(DATASET_KEYS)}}}, and a group option: "
+            f"{'=, '.join(GROUPS)}=)"
         )
     return override
 

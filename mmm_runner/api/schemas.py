@@ -111,6 +111,9 @@ class RunSpec(Strict):
     feature_config: FeatureSpec | None = None
     sampler: PresetName | None = Field(None, description="sampler preset: fast, default, ...")
     model: PresetName | None = Field(None, description="model preset: default, additive, fixed")
+    calibration: PresetName | None = Field(
+        None, description="calibration preset (conf/calibration/): lift tests to agree with"
+    )
     draws: int | None = None
     tune: int | None = None
     chains: int | None = None
