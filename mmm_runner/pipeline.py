@@ -30,6 +30,7 @@ from mmm_runner.features.entity import attach_panel
 from mmm_runner.inference.caches import configure_caches
 from mmm_runner.model import is_entity_level, periods_to_fit, structure_for
 from mmm_runner.model.calibration import load_entries
+from mmm_runner.model.entity import brand_total
 from mmm_runner.store.layout import Artifact, write, write_compiled_sql
 from mmm_runner.store.manifest import build_manifest, package_versions
 from mmm_runner.store.run_lock import clear_previous_attempt, run_lock
@@ -280,8 +281,19 @@ def _outputs(
 
     with ctx.timed("contributions"):
         n_fit = features.n_fit
+        # model.level=entity: one per-entity decomposition serves the brand and entity tables
+        entity_parts = (
+            structure.predict_entities(draws, features.training)
+            if features.panel is not None
+            else None
+        )
         report = contribution_report(
-            structure, draws, features.training, canonical.iloc[:n_fit], plan
+            structure,
+            draws,
+            features.training,
+            canonical.iloc[:n_fit],
+            plan,
+            parts=brand_total(entity_parts) if entity_parts is not None else None,
         )
         report.roi["converged"] = diagnostics["converged"]
         report.summary["converged"] = diagnostics["converged"]
@@ -291,12 +303,15 @@ def _outputs(
         ctx.write(Artifact.FITTED, fitted)
         metrics = split_metrics(fitted)
         ctx.write(Artifact.FIT_METRICS, metrics)
-        if features.panel is not None:  # model.level=entity
+        if entity_parts is not None:
             from mmm_runner.analysis.entity import entity_tables
 
-            entity_roi, entity_parts = entity_tables(structure, draws, features.training)
+            entity_roi, entity_table = entity_tables(
+                structure, draws, features.training, parts=entity_parts
+            )
+            del entity_parts  # (S, E, T, C): the largest array of an entity run
             ctx.write(Artifact.ENTITY_ROI, entity_roi)
-            ctx.write(Artifact.ENTITY_CONTRIBUTIONS, entity_parts)
+            ctx.write(Artifact.ENTITY_CONTRIBUTIONS, entity_table)
 
     with ctx.timed("response_curves"):  # curves and mROAS (docs/model.md, "Response curves")
         media = media_response(structure, draws, features.training, cfg.features)

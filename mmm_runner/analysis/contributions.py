@@ -11,6 +11,7 @@ import pandas as pd
 from mmm_runner.analysis.intervals import summarize
 from mmm_runner.data.columns import ColumnPlan
 from mmm_runner.features.build import FeatureSet
+from mmm_runner.model.decomposition import Decomposition
 from mmm_runner.model.parameters import Draws
 from mmm_runner.model.structure import ModelStructure
 
@@ -28,9 +29,12 @@ def contribution_report(
     features: FeatureSet,
     canonical: pd.DataFrame,
     plan: ColumnPlan,
+    parts: Decomposition | None = None,
 ) -> ContributionReport:
-    """Per-period mean decomposition, totals and shares with HDIs, and ROAS/ROI per channel."""
-    parts = structure.predict(draws, features)
+    """Per-period mean decomposition, totals and shares with HDIs, and ROAS/ROI per channel.
+
+    `parts`: `structure.predict(draws, features)` when the caller already has it."""
+    parts = parts if parts is not None else structure.predict(draws, features)
     channels = features.channel_names
     table = pd.DataFrame(
         {

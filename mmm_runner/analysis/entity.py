@@ -24,16 +24,22 @@ from mmm_runner.analysis.response import (
     _saturate,
 )
 from mmm_runner.features.build import FeatureSet
+from mmm_runner.model.decomposition import Decomposition
 from mmm_runner.model.entity import EntityStructure
 from mmm_runner.model.parameters import Draws
 
 
 def entity_tables(
-    structure: EntityStructure, draws: Draws, features: FeatureSet
+    structure: EntityStructure,
+    draws: Draws,
+    features: FeatureSet,
+    parts: Decomposition | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(entity ROI table, entity contributions table) over `features`' periods."""
+    """(entity ROI table, entity contributions table) over `features`' periods.
+
+    `parts`: `structure.predict_entities(draws, features)` when the caller already has it."""
     panel = features.panel
-    parts = structure.predict_entities(draws, features)
+    parts = parts if parts is not None else structure.predict_entities(draws, features)
     channels = features.channel_names
     totals = parts.contributions.sum(axis=2)  # (S, E, C)
     spend = panel.spend.sum(axis=1)  # (E, C)

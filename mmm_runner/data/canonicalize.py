@@ -13,28 +13,24 @@ def canonicalize(session: SqlSession, plan: ColumnPlan) -> pd.DataFrame:
 
     Reads stg_typed and stg_periods, which validation built from the same file.
     """
-    averaged = list(plan.controls)
-    summed = [c for c in plan.used_columns if c not in averaged]
-    session.create_table(
-        load_sql("marts/canonical_data.sql"),
-        {"summed_columns": summed, "averaged_columns": averaged},
-    )
-    frame = session.table("canonical_data")
-    frame["period_start"] = pd.to_datetime(frame["period_start"])
-    ordered = ["period_start", *plan.used_columns]
-    return frame[ordered].sort_values("period_start", ignore_index=True)
+    return _mart(session, plan, "canonical_data", keys=["period_start"])
 
 
 def entity_panel(session: SqlSession, plan: ColumnPlan) -> pd.DataFrame:
     """model.level=entity: one row per entity and period, nothing summed over entities."""
+    frame = _mart(session, plan, "entity_data", keys=["entity_id", "period_start"])
+    frame["entity_id"] = frame["entity_id"].astype(str)
+    return frame
+
+
+def _mart(session: SqlSession, plan: ColumnPlan, table: str, keys: list[str]) -> pd.DataFrame:
+    """Build `sql/marts/<table>.sql` (controls averaged, the other used columns summed) and read
+    it back sorted by `keys`."""
     averaged = list(plan.controls)
     summed = [c for c in plan.used_columns if c not in averaged]
     session.create_table(
-        load_sql("marts/entity_data.sql"),
-        {"summed_columns": summed, "averaged_columns": averaged},
+        load_sql(f"marts/{table}.sql"), {"summed_columns": summed, "averaged_columns": averaged}
     )
-    frame = session.table("entity_data")
+    frame = session.table(table)
     frame["period_start"] = pd.to_datetime(frame["period_start"])
-    frame["entity_id"] = frame["entity_id"].astype(str)
-    ordered = ["entity_id", "period_start", *plan.used_columns]
-    return frame[ordered].sort_values(["entity_id", "period_start"], ignore_index=True)
+    return frame[[*keys, *plan.used_columns]].sort_values(keys, ignore_index=True)

@@ -266,10 +266,7 @@ class EntityStructure(LearnedStructure):
     # ------------------------------------------------------------------ brand totals
     def predict(self, draws: Draws, features: FeatureSet) -> Decomposition:
         """Brand level: per draw and period, the sums over entities."""
-        parts = self.predict_entities(draws, features)
-        return Decomposition(
-            parts.fitted.sum(-2), parts.baseline.sum(-2), parts.contributions.sum(-3)
-        )
+        return brand_total(self.predict_entities(draws, features))
 
     def log_likelihood(self, draws: Draws, features: FeatureSet) -> np.ndarray:
         """(S, E x T) pointwise log-likelihood on the target's scale, entity-major."""
@@ -290,3 +287,8 @@ class EntityStructure(LearnedStructure):
 
     def fitted_level(self, draws: Draws, features: FeatureSet) -> np.ndarray:
         return self.to_original(self.mu(draws, features), features).sum(-2)
+
+
+def brand_total(parts: Decomposition) -> Decomposition:
+    """Per-entity parts (..., E, T[, C]) summed over entities: the brand's decomposition."""
+    return Decomposition(parts.fitted.sum(-2), parts.baseline.sum(-2), parts.contributions.sum(-3))
