@@ -3,6 +3,9 @@
     python benchmarks/recovery_study.py                  # the full study (see CASES)
     python benchmarks/recovery_study.py --quick          # a few cases
     python benchmarks/recovery_study.py --out benchmarks/RECOVERY.md
+    python benchmarks/recovery_study.py --only fixed --sampler fast   # one structure, 500 x 4
+
+`--out` writes only the cases run: after `--only`, merge its section into RECOVERY.md by hand.
 
 Each case is simulated by `mmm_runner.synthetic.simulate_case` from one structure, written to a
 CSV and fitted by the same pipeline as the CLI with nothing but the dataset (and the structure to
@@ -28,6 +31,19 @@ sys.path.insert(0, str(ROOT))
 
 from mmm_runner.synthetic import CaseSpec, simulate_case  # noqa: E402
 
+# The ten fixed shapes of s21-s30 (channels, grain, years, placebo), replicated by s31-s50.
+FIXED_SHAPES = [
+    (3, "WEEK", 3, False),
+    (5, "WEEK", 4, True),
+    (4, "WEEK", 2, False),
+    (6, "WEEK", 3, False),
+    (2, "MONTH", 4, False),
+    (4, "WEEK", 3, False),
+    (3, "WEEK", 4, True),
+    (5, "WEEK", 3, False),
+    (3, "MONTH", 4, False),
+    (4, "WEEK", 2, False),
+]
 # (spec, model to fit, extra overrides). `fixed` is fitted correctly specified (the truth's
 # decays and K given), as that structure assumes them known.
 CASES: list[tuple[CaseSpec, str]] = [
@@ -60,6 +76,13 @@ CASES: list[tuple[CaseSpec, str]] = [
     (CaseSpec("fixed", 5, "WEEK", 3, seed=28), "fixed"),
     (CaseSpec("fixed", 3, "MONTH", 4, seed=29), "fixed"),
     (CaseSpec("fixed", 4, "WEEK", 2, seed=30), "fixed"),
+    # Two more replicates of each fixed shape (declared 2026-12-02, before any was run): at 37
+    # channels a calibrated model misses the 90% bar 18% of the time (RECOVERY.md, "fixed").
+    *[
+        (CaseSpec("fixed", n, grain, years, placebo=placebo, seed=seed), "fixed")
+        for first in (31, 41)
+        for seed, (n, grain, years, placebo) in enumerate(FIXED_SHAPES, start=first)
+    ],
 ]
 QUICK = [0, 2, 8, 18]
 
@@ -77,13 +100,9 @@ def compose(overrides: list[str]) -> Any:
         return hydra_compose("config", overrides=overrides)
 
 
-def fit_case(spec: CaseSpec, model: str, workdir: Path, extra: list[str] | None = None) -> dict:
-    """Simulate, fit with defaults, and score every channel against the truth."""
-    from mmm_runner.pipeline import run_pipeline
-
-    panel, truth = simulate_case(spec)
-    csv = workdir / f"{spec.name}.csv"
-    panel.to_csv(csv, index=False)
+def case_overrides(spec: CaseSpec, truth: dict, csv: Path, model: str) -> list[str]:
+    """The case's whole config: nothing but the dataset and the structure, plus for `fixed` the
+    truth's decays and K (tests/test_synthetic.py checks these build the truth's features)."""
     overrides = [
         f"dataset.path={csv}",
         f"dataset.name={spec.name}",
@@ -91,11 +110,21 @@ def fit_case(spec: CaseSpec, model: str, workdir: Path, extra: list[str] | None 
         "dataset.drivers=[]",
         "dataset.controls=[]",
         f"model={model}",
-        *(extra or []),
     ]
     if model == "fixed":  # correctly specified: the truth's decays and K
         decays = ",".join(f"{c}:{d}" for c, d in truth["decay"].items())
         overrides += [f"features.adstock.per_channel={{{decays}}}", "features.saturation.K=0.5"]
+    return overrides
+
+
+def fit_case(spec: CaseSpec, model: str, workdir: Path, extra: list[str] | None = None) -> dict:
+    """Simulate, fit with defaults, and score every channel against the truth."""
+    from mmm_runner.pipeline import run_pipeline
+
+    panel, truth = simulate_case(spec)
+    csv = workdir / f"{spec.name}.csv"
+    panel.to_csv(csv, index=False)
+    overrides = [*case_overrides(spec, truth, csv, model), *(extra or [])]
     start = time.perf_counter()
     result = run_pipeline(compose(overrides), workdir / spec.name, echo=lambda _: None)
     seconds = time.perf_counter() - start
@@ -161,15 +190,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--only", default=None, help="structure to run (learned/additive/fixed)")
+    parser.add_argument("--sampler", default=None, help="sampler preset (default: the config's)")
     parser.add_argument("--out", type=Path, default=None)
     args = parser.parse_args()
     cases = [CASES[i] for i in QUICK] if args.quick else CASES
     if args.only:
         cases = [c for c in cases if c[0].structure == args.only]
+    extra = [f"sampler={args.sampler}"] if args.sampler else []
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for spec, model in cases:
-            res = fit_case(spec, model, Path(tmp))
+            res = fit_case(spec, model, Path(tmp), extra)
             results.append(res)
             worst = max((r["rel_error"] or 0) for r in res["channels"])
             covered = sum(r["covered"] for r in res["channels"])
