@@ -18,7 +18,7 @@ from typing import Any
 
 from mmm_runner.config.calibration import is_configured
 from mmm_runner.config.checks import check_config
-from mmm_runner.config.schema import to_plain
+from mmm_runner.config.schema import to_plain, value_of
 from mmm_runner.data.canonicalize import canonicalize, entity_panel
 from mmm_runner.data.checks import describe_row
 from mmm_runner.data.source import resolve_input_path
@@ -30,7 +30,6 @@ from mmm_runner.features.entity import attach_panel
 from mmm_runner.inference.caches import configure_caches
 from mmm_runner.model import is_entity_level, periods_to_fit, structure_for
 from mmm_runner.model.calibration import load_entries
-from mmm_runner.model.entity import brand_total
 from mmm_runner.store.layout import Artifact, write, write_compiled_sql
 from mmm_runner.store.manifest import build_manifest, package_versions
 from mmm_runner.store.run_lock import clear_previous_attempt, run_lock
@@ -61,6 +60,8 @@ class RunContext:
     caches: dict[str, str] = field(default_factory=dict)
     plain: dict[str, Any] = field(default_factory=dict)  # the resolved config as plain data
     calibration: Any = None  # lift tests and ROAS priors (model/calibration.py), if configured
+    spec: dict[str, Any] = field(default_factory=dict)  # Artifact.RUN_SPEC as written
+    entity_parametrization: dict[str, Any] | None = None  # `auto`: what was chosen and why
 
     def write(self, artifact: Artifact, payload: object) -> None:
         write(self.run_dir, artifact, payload)
@@ -123,8 +124,8 @@ def _run_stages(ctx: RunContext) -> RunResult:
     plain = ctx.plain = to_plain(cfg)
     input_path = resolve_input_path(str(cfg.dataset.path))
     runtime = {"pid": os.getpid(), "host": socket.gethostname(), "run_dir": str(ctx.run_dir)}
-    spec = {**plain, "resolved_input_path": str(input_path), "runtime": runtime}
-    ctx.write(Artifact.RUN_SPEC, spec)
+    ctx.spec = {**plain, "resolved_input_path": str(input_path), "runtime": runtime}
+    ctx.write(Artifact.RUN_SPEC, ctx.spec)
 
     session = SqlSession()
     try:
@@ -170,6 +171,8 @@ def _run_stages(ctx: RunContext) -> RunResult:
         ctx.write(Artifact.FEATURES, features.to_frame())
         ctx.write(Artifact.FEATURE_METADATA, feature_metadata(plain, features))
         ctx.write(Artifact.FEATURE_SCALER, scaler)
+    if panel is not None:
+        _resolve_entity_parametrization(ctx, features)
     ctx.calibration = _calibration(ctx, features, canonical, plan)
     ctx.status.advance("FEATURES_BUILT", f"{len(features.channel_names)} channels")
 
@@ -214,6 +217,25 @@ def feature_metadata(plain: dict[str, Any], features: FeatureSet) -> dict[str, A
     }
 
 
+def _resolve_entity_parametrization(ctx: RunContext, features: FeatureSet) -> None:
+    """`model.entity_parametrization: auto` becomes, per channel, the form the data call for
+    (`model.entity_centred`), in the config every later stage and reader sees (Artifact.RUN_SPEC is
+    rewritten); the evidence goes to Artifact.MODEL_METADATA."""
+    from mmm_runner.model.entity import choose_parametrization
+
+    cfg = ctx.cfg
+    if value_of(cfg.model.entity_parametrization) != "auto" or cfg.model.entity_centred:
+        return
+    centred, relative_se = choose_parametrization(structure_for(cfg.model, cfg.features), features)
+    cfg.model.entity_centred = centred
+    ctx.entity_parametrization = {"centred": centred, "relative_se": relative_se}
+    ctx.plain["model"]["entity_centred"] = centred
+    ctx.spec["model"]["entity_centred"] = centred
+    ctx.write(Artifact.RUN_SPEC, ctx.spec)
+    forms = ", ".join(f"{c} {'centred' if v else 'non-centred'}" for c, v in centred.items())
+    ctx.echo(f"entity effects (entity_parametrization=auto): {forms}")
+
+
 def _calibration(ctx: RunContext, features: FeatureSet, canonical: Any, plan: Any) -> Any:
     """Lift tests and ROAS priors checked against the data (None when none is configured)."""
     cfg = ctx.cfg
@@ -246,20 +268,22 @@ def _outputs(
     from mmm_runner.analysis.curves import add_to_roi, channel_spend, response_report
     from mmm_runner.analysis.diagnostics import (
         diagnose,
+        element_diagnostics,
         loo_report,
         posterior_summary,
         rounded_for_report,
     )
     from mmm_runner.analysis.fit_metrics import fitted_table, split_metrics
     from mmm_runner.analysis.intervals import HDI_PROB
+    from mmm_runner.analysis.predictions import predict_run
     from mmm_runner.analysis.prior_posterior import prior_posterior
-    from mmm_runner.analysis.response import media_response
 
     cfg = ctx.cfg
     structure = structure_for(cfg.model, cfg.features)
     var_names = [v.name for v in structure.variables(cfg.model) if v.name in fit.idata.posterior]
     with ctx.timed("diagnostics"):
-        summary = posterior_summary(fit.idata, var_names)
+        per_var = element_diagnostics(fit.idata)  # R-hat/ESS once: summary and LOO share it
+        summary = posterior_summary(fit.idata, var_names, per_var)
         table = rounded_for_report(summary).to_dict(orient="index")
         ctx.write(
             Artifact.POSTERIOR_SUMMARY,
@@ -277,44 +301,42 @@ def _outputs(
                 ctx.calibration, structure, draws, features.training
             )
         ctx.write(Artifact.DIAGNOSTICS, diagnostics)
-        ctx.write(Artifact.LOO, loo_report(fit.idata))
+        ctx.write(Artifact.LOO, loo_report(fit.idata, per_var))
 
     with ctx.timed("contributions"):
         n_fit = features.n_fit
-        # model.level=entity: one per-entity decomposition serves the brand and entity tables
-        entity_parts = (
-            structure.predict_entities(draws, features.training)
-            if features.panel is not None
-            else None
-        )
+        predictions = predict_run(structure, draws, features)  # the one pass over the draws
         report = contribution_report(
             structure,
             draws,
             features.training,
             canonical.iloc[:n_fit],
             plan,
-            parts=brand_total(entity_parts) if entity_parts is not None else None,
+            parts=predictions.parts,
         )
         report.roi["converged"] = diagnostics["converged"]
         report.summary["converged"] = diagnostics["converged"]
         ctx.write(Artifact.CONTRIBUTIONS, report.table)
         ctx.write(Artifact.CONTRIBUTION_SUMMARY, report.summary)
-        fitted = fitted_table(structure, draws, features, int(cfg.sampler.random_seed))
+        seed = int(cfg.sampler.random_seed)
+        fitted = fitted_table(structure, draws, features, seed, mu=predictions.mu)
         ctx.write(Artifact.FITTED, fitted)
         metrics = split_metrics(fitted)
         ctx.write(Artifact.FIT_METRICS, metrics)
-        if entity_parts is not None:
+        if predictions.panel is not None:
             from mmm_runner.analysis.entity import entity_tables
 
             entity_roi, entity_table = entity_tables(
-                structure, draws, features.training, parts=entity_parts
+                structure,  # type: ignore[arg-type]
+                draws,
+                features.training,
+                parts=predictions.panel.entities,
             )
-            del entity_parts  # (S, E, T, C): the largest array of an entity run
             ctx.write(Artifact.ENTITY_ROI, entity_roi)
             ctx.write(Artifact.ENTITY_CONTRIBUTIONS, entity_table)
 
     with ctx.timed("response_curves"):  # curves and mROAS (docs/model.md, "Response curves")
-        media = media_response(structure, draws, features.training, cfg.features)
+        media = predictions.response(structure, draws, features.training, cfg.features)
         spend = channel_spend(canonical.iloc[:n_fit], plan.spend_for, features.channel_names)
         response = response_report(media, spend)
         ctx.write(Artifact.RESPONSE_CURVES, response.curves)
@@ -330,6 +352,11 @@ def _outputs(
             "sampler": ctx.plain["sampler"],
             "backend": fit.backend,
             "backend_details": {**fit.details, "caches": ctx.caches},
+            **(
+                {"entity_parametrization": ctx.entity_parametrization}
+                if ctx.entity_parametrization
+                else {}
+            ),
             "random_seed": int(cfg.sampler.random_seed),
             "versions": package_versions(),
             "timings_seconds": ctx.timings,

@@ -22,6 +22,11 @@ VARIANTS = {
     "controls_by_entity": ("learned", {"controls_by_entity": True}, False),
     "non_centered": ("learned", {"beta_parametrization": "non_centered"}, False),
     "non_centred_effects": ("learned", {"entity_parametrization": "non_centered"}, False),
+    "mixed_effects": (  # what `auto` resolves to: a form per channel
+        "learned",
+        {"entity_centred": {"act_ch1": True, "act_ch2": False, "act_ch3": True}},
+        False,
+    ),
     "additive": ("additive", {"intercept.params.mu": 1.0}, False),
     "population": ("learned", {}, True),
     "additive_population": ("additive", {}, True),
@@ -238,3 +243,30 @@ def test_non_centred_beta_samples_the_graph() -> None:
     model_cfg, features_cfg = configs("learned", {"beta_parametrization": "non_centered"})
     features, _ = panel(False)
     assert structure_for(model_cfg, features_cfg).native(features, model_cfg) is None
+
+
+def test_auto_parametrization_follows_how_well_each_entity_is_measured() -> None:
+    """156 quiet weeks per entity pin most effects: centred; 50x the noise pins none."""
+    from mmm_runner.model.entity import CENTRED_BELOW, choose_parametrization
+
+    model_cfg, features_cfg = configs("learned", {})
+    structure = structure_for(model_cfg, features_cfg)
+    chosen = {}
+    for noise in (0.02, 1.0):
+        spec = EntitySpec(n_entities=8, n_channels=3, weeks=156, noise=noise, seed=3)
+        frame, truth = simulate_entities(spec)
+        features, _ = panel_features(frame, spec, truth["channels"])
+        chosen[noise] = choose_parametrization(structure, features)
+    (quiet, quiet_se), (noisy, noisy_se) = chosen[0.02], chosen[1.0]
+    assert list(quiet) == truth["channels"] == list(noisy)
+    assert quiet == {c: quiet_se[c] < CENTRED_BELOW for c in quiet}  # channel by channel
+    assert sum(quiet.values()) >= 2 and not any(noisy.values())
+    assert all(noisy_se[c] > 5 * quiet_se[c] for c in quiet)  # the error follows the noise
+
+
+def test_a_run_config_with_the_wrong_channel_count_fails_clearly() -> None:
+    model_cfg, features_cfg = configs("learned", {"entity_centred": {"act_ch1": True}})
+    structure = structure_for(model_cfg, features_cfg)
+    features, _ = panel(False)
+    with pytest.raises(ConfigError, match="entity_centred: 1 channels given, the data have 3"):
+        structure.native(features, model_cfg)

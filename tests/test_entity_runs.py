@@ -46,12 +46,17 @@ def test_meridian_geo_runs_end_to_end_at_entity_level(geo_run) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    reason="issue 16: the geo panel does not converge at sampler=fast yet", strict=False
-)
 def test_meridian_geo_converges_at_entity_level(geo_run) -> None:
     diagnostics = geo_run.json(Artifact.DIAGNOSTICS.filename)
     assert diagnostics["converged"], diagnostics["reasons"]
+    # the geos barely measure their own effects: `auto` chose non-centred for each (and diag)
+    metadata = geo_run.json(Artifact.MODEL_METADATA.filename)
+    chosen = metadata["entity_parametrization"]
+    assert set(chosen["centred"]) == {f"act_channel{i}" for i in range(4)}
+    assert not any(chosen["centred"].values())
+    assert min(chosen["relative_se"].values()) > 0.1
+    assert geo_run.json(Artifact.RUN_SPEC.filename)["model"]["entity_centred"] == chosen["centred"]
+    assert metadata["backend_details"]["mass_matrix"] == "diag"
 
 
 @pytest.mark.slow

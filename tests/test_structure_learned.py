@@ -62,3 +62,45 @@ def test_native_logp_gradient_and_equations_equal_the_pymc_graph(features, varia
         values = constrained_values(structure, model_cfg, density, x)
         ours = structure.log_likelihood(Draws.single(values), features)[0] - jacobian
         np.testing.assert_allclose(ours, obs_logp(point), rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("variant", [*VARIANTS, "fixed"])
+def test_one_evaluation_gives_mean_terms_and_decomposition(features, variant) -> None:  # noqa: F811
+    """`evaluate` (one pass of the media block, shared by a run's outputs) is `mean` and
+    `channel_terms` to the last bit, and `predict` from it is `predict`."""
+    if variant == "fixed":
+        model_cfg, features_cfg = configs("fixed", {}, {})
+    else:
+        model_cfg, features_cfg = configs(*VARIANTS[variant])
+    structure = structure_for(model_cfg, features_cfg)
+    draws = Draws(structure.prior_draws(model_cfg, features, 20, seed=4), 20)
+    draws.values.update(structure.derived_draws(draws.values, model_cfg))
+    data = structure.model_data(features)
+    evaluation = structure.evaluate(draws, features)
+    np.testing.assert_array_equal(evaluation.mu, structure.mean(draws.values, data, np))
+    np.testing.assert_array_equal(evaluation.terms, structure.channel_terms(draws.values, data, np))
+    ours, theirs = (
+        structure.predict(draws, features, evaluation),
+        structure.predict(draws, features),
+    )
+    for name in ("fitted", "baseline", "contributions"):
+        np.testing.assert_array_equal(getattr(ours, name), getattr(theirs, name))
+    np.testing.assert_array_equal(
+        structure.fitted_level(draws, features), structure.brand_level(evaluation.mu, features)
+    )
+
+
+@pytest.mark.parametrize("n_channels", [3, 9])
+def test_channel_major_decomposition_is_the_same_numbers(n_channels: int) -> None:
+    """decompose(channel_axis=0) (the entity pass's layout) equals the channel-last one, bits
+    included, below and above numpy's pairwise-summation threshold of 8 channels."""
+    from mmm_runner.model.decomposition import decompose
+
+    rng = np.random.default_rng(2)
+    mu = rng.normal(0.0, 0.3, (50, 30))
+    terms = rng.uniform(-0.01, 0.2, (50, 30, n_channels))
+    last = decompose(mu, terms, 4.0)
+    first = decompose(mu, np.ascontiguousarray(np.moveaxis(terms, -1, 0)), 4.0, channel_axis=0)
+    np.testing.assert_array_equal(first.fitted, last.fitted)
+    np.testing.assert_array_equal(first.baseline, last.baseline)
+    np.testing.assert_array_equal(np.moveaxis(first.contributions, 0, -1), last.contributions)

@@ -1,30 +1,26 @@
 """model.level=entity outputs: per-entity ROAS and contributions, and the brand-total response.
 
-Brand artifacts are computed as for a brand fit from the structure's `predict` (sums over
-entities per draw). Here: `entity_roi_metrics.parquet` (per entity and channel: spend,
-contribution and ROAS with 94% HDIs), `entity_contributions.parquet` (per entity and period:
-actual, fitted, baseline, channels; posterior means) and `PanelResponse`, the brand total's
-response to spend as the sum of each entity's `MediaResponse` (docs/model.md, "Entity level").
+Brand artifacts are computed as for a brand fit, from the sums over entities per draw of one
+pass over the panel (`entity_pass.py`). Here: `entity_roi_metrics.parquet` (per entity and
+channel: spend, contribution and ROAS with 94% HDIs), `entity_contributions.parquet` (per entity
+and period: actual, fitted, baseline, channels; posterior means) and `PanelResponse`, the brand
+total's response to spend as the sum of each entity's `MediaResponse` (docs/model.md, "Entity
+level").
 """
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
+from mmm_runner.analysis.entity_pass import EntityParts, panel_pass
 from mmm_runner.analysis.intervals import HDI_PROB, hdi
-from mmm_runner.analysis.response import (
-    CHECK_DRAWS,
-    IDENTITY,
-    LOG1P,
-    MediaResponse,
-    _carried,
-    _saturate,
-)
+from mmm_runner.analysis.response import MediaResponse
 from mmm_runner.features.build import FeatureSet
-from mmm_runner.model.decomposition import Decomposition
 from mmm_runner.model.entity import EntityStructure
 from mmm_runner.model.parameters import Draws
 
@@ -33,15 +29,18 @@ def entity_tables(
     structure: EntityStructure,
     draws: Draws,
     features: FeatureSet,
-    parts: Decomposition | None = None,
+    parts: EntityParts | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(entity ROI table, entity contributions table) over `features`' periods.
 
-    `parts`: `structure.predict_entities(draws, features)` when the caller already has it."""
+    `parts`: `entity_pass.panel_pass(structure, draws, features).entities` when the caller
+    already has it."""
     panel = features.panel
-    parts = parts if parts is not None else structure.predict_entities(draws, features)
+    if parts is None:
+        parts = panel_pass(structure, draws, features).entities
+        assert parts is not None
     channels = features.channel_names
-    totals = parts.contributions.sum(axis=2)  # (S, E, C)
+    totals = parts.totals  # (S, E, C)
     spend = panel.spend.sum(axis=1)  # (E, C)
     n_e, n_c = spend.shape
     safe = np.where(spend > 0, spend, 1.0)
@@ -77,13 +76,12 @@ def entity_tables(
             "entity_id": np.repeat(panel.entity_names, n_t),
             "period_start": np.tile(features.periods[:n_t], n_e),
             "actual": panel.target.ravel(),
-            "fitted": parts.fitted.mean(axis=0).ravel(),
-            "baseline": parts.baseline.mean(axis=0).ravel(),
+            "fitted": parts.fitted.ravel(),
+            "baseline": parts.baseline.ravel(),
         }
     )
-    mean_parts = parts.contributions.mean(axis=0)  # (E, T, C)
     for i, channel in enumerate(channels):
-        contributions[channel] = mean_parts[..., i].ravel()
+        contributions[channel] = parts.contributions[..., i].ravel()
     return roi, contributions
 
 
@@ -117,77 +115,18 @@ class PanelResponse:
         return total, grad
 
     def channel_curve(self, index: int, multipliers: np.ndarray) -> np.ndarray:
-        return sum(part.channel_curve(index, multipliers) for part in self.parts)  # type: ignore[return-value]
+        """The entities' curves, summed in entity order; computed a few at a time in threads
+        (the compiled curve loop releases the GIL: `curve_kernel`)."""
+        workers = min(len(self.parts), os.cpu_count() or 1)
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            curves = pool.map(lambda part: part.channel_curve(index, multipliers), self.parts)
+            return sum(curves)  # type: ignore[return-value]
 
     def steady_state(self, periods: int) -> PanelResponse:
         return PanelResponse(tuple(part.steady_state(periods) for part in self.parts))
 
 
 def panel_response(structure: EntityStructure, draws: Draws, features: FeatureSet) -> PanelResponse:
-    """Each entity's response pieces over `features`' periods, checked against the structure's
-    own `mean` and `channel_terms` on the first draws."""
-    params = draws.values
-    data = structure.model_data(features)
-    panel = features.panel
-    recipe = structure.recipe
-    n_c = len(features.channel_names)
-    ones = np.ones((1, n_c))
-    k = params["half_saturation"] if recipe.family != "none" else ones
-    slope = params["slope"] if recipe.learn_slope else ones * recipe.slope
-    parts = []
-    for e in range(panel.n_entities):
-        own = {
-            "media_lags": data["media_lags"][:, e : e + 1],
-            "x_controls": data["x_controls"][e : e + 1],
-            "fit_weight": data["fit_weight"],
-        }
-        _, average, spread = structure.standardized(params, own, np)
-        coef = params["beta_entity"][:, e] / spread[:, 0]
-        gamma = params["gamma"][:, e] if structure.controls_by_entity else params["gamma"]
-        controls = np.einsum("tj,sj->st", own["x_controls"][0], gamma)
-        base = params["intercept"][:, e, None] + controls - (coef * average[:, 0]).sum(-1)[:, None]
-        unit = float(panel.population_factor[e])
-        additive = structure.additive
-        part = MediaResponse(
-            channels=tuple(features.channel_names),
-            family=recipe.family,
-            carried=_carried(params["decay"], own["media_lags"][:, 0], recipe.max_lag),
-            half_saturation=np.asarray(k, dtype=float),
-            slope=np.asarray(slope, dtype=float),
-            coef=coef,
-            base=base,
-            link=IDENTITY if additive else LOG1P,
-            offset=0.0 if additive else float(panel.target_offset[e] + np.log(unit)),
-            scale=unit * float(panel.target_mean[e]) if additive else 1.0,
-            weight=np.ones(panel.target.shape[1]),
-        )
-        _check(structure, part, params, own, e)
-        parts.append(part)
-    return PanelResponse(tuple(parts))
-
-
-def _check(
-    structure: EntityStructure,
-    part: MediaResponse,
-    params: dict[str, np.ndarray],
-    own: dict[str, np.ndarray],
-    entity: int,
-) -> None:
-    n = min(CHECK_DRAWS, part.n_draws)
-    subset = {name: value[:n] for name, value in params.items()}
-    subset["intercept"] = subset["intercept"][:, entity : entity + 1]
-    subset["beta_entity"] = subset["beta_entity"][:, entity : entity + 1]
-    if structure.controls_by_entity:
-        subset["gamma"] = subset["gamma"][:, entity : entity + 1]
-    terms = structure.channel_terms(subset, own, np)[:, 0]
-    mu = structure.mean(subset, own, np)[:, 0]
-    h, _ = _saturate(
-        part.family, part.kernel[:n], np.ones(len(part.channels)), part.slope[:n, None, :], False
-    )
-    rebuilt = part.coef[:n, None, :] * h
-    tolerance = 1e-9 * (np.abs(mu).max() + np.abs(terms).max() + 1.0)
-    if not (
-        np.allclose(rebuilt, terms, rtol=1e-6, atol=tolerance)
-        and np.allclose(part.base[:n] + rebuilt.sum(-1), mu, rtol=1e-6, atol=tolerance)
-    ):
-        raise ValueError(f"{structure.name}: the response of entity {entity} does not match")
+    """Each entity's response pieces over `features`' periods (pass the training window),
+    checked against the structure's own `mean` and `channel_terms` on the first draws."""
+    return PanelResponse(panel_pass(structure, draws, features, decompose_parts=False).responses)

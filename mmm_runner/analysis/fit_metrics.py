@@ -14,11 +14,18 @@ from mmm_runner.model.structure import ModelStructure
 
 
 def fitted_table(
-    structure: ModelStructure, draws: Draws, features: FeatureSet, seed: int
+    structure: ModelStructure,
+    draws: Draws,
+    features: FeatureSet,
+    seed: int,
+    mu: np.ndarray | None = None,
 ) -> pd.DataFrame:
-    """Per period: actual, predicted mean (of the fitted level), 94% predictive HDI, split."""
-    level = structure.fitted_level(draws, features)
-    predictive = structure.predictive(draws, features, np.random.default_rng(seed))
+    """Per period: actual, predicted mean (of the fitted level), 94% predictive HDI, split.
+
+    `mu`: `structure.mu(draws, features)` when the caller already has it."""
+    mu = structure.mu(draws, features) if mu is None else mu
+    level = structure.brand_level(mu, features)
+    predictive = structure.predictive_level(draws, mu, features, np.random.default_rng(seed))
     lower, upper = hdi(predictive, HDI_PROB)
     n = len(features.target)
     return pd.DataFrame(

@@ -7,7 +7,8 @@ linear, so scaling spend and activity in every period scales `u_c`), `h_c` its s
 and `coef_c` the effect per unit of `h`. The constants the fit standardised with (learned's
 training-window mean and sd of `h_c`, fixed's scaler and Hill peak) belong to the fitted model
 and stay as observed: only `h_c` moves. `MediaResponse` holds those pieces as arrays over draws,
-so a curve, an mROAS or an optimizer step is a few vectorised numpy passes, never a refit.
+so an mROAS or an optimizer step is a few vectorised numpy passes and a curve one compiled
+loop (`curve_kernel`), never a refit.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from mmm_runner.model.fixed import FixedStructure
 from mmm_runner.model.learned import AdditiveStructure, LearnedStructure
 from mmm_runner.model.media import HILL_FLOOR, LOG_3, adstock_weights
 from mmm_runner.model.parameters import Draws
-from mmm_runner.model.structure import ModelStructure
+from mmm_runner.model.structure import Evaluation, ModelStructure
 
 LOG1P = "log1p"  # y = expm1(mu + m): the log-space structures
 IDENTITY = "identity"  # y = s * mu: the additive structure
@@ -61,17 +62,28 @@ class MediaResponse:
     def kernel(self) -> np.ndarray:
         """What `saturation` multiplies by x: Hill (u/K)^S, logistic (ln 3 / K) u, none u."""
         k = self.half_saturation[..., None, :]
-        if self.family == "hill":
-            ratio = np.maximum(self.carried, HILL_FLOOR) / k
-            return ratio if np.all(self.slope == 1.0) else ratio ** self.slope[..., None, :]
+        if self.family == "none":
+            return self.carried
+        # in the carried media's own memory order (channel-major for the learned structures):
+        # numpy's default C-order result made these passes several times slower
+        out = np.empty_like(self.carried)
         if self.family == "logistic":
-            return (LOG_3 / k) * self.carried
-        return self.carried
+            return np.multiply(LOG_3 / k, self.carried, out=out)
+        np.maximum(self.carried, HILL_FLOOR, out=out)
+        out /= k
+        if not np.all(self.slope == 1.0):
+            np.power(out, self.slope[..., None, :], out=out)
+        return out
 
     def saturation(self, x: np.ndarray, grad: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
         """h(x u) and (if `grad`) dh/dx for multipliers `x` ((C,) or (S, C)): (S|1, T, C)."""
         x = np.asarray(x, dtype=float)[..., None, :]
         return _saturate(self.family, self.kernel, x, self.slope[..., None, :], grad)
+
+    @cached_property
+    def current_terms(self) -> np.ndarray:
+        """(S, T, C) `terms` at the observed spend (x = 1), shared by every channel's curve."""
+        return self.terms(np.ones(len(self.channels)))
 
     def terms(self, x: np.ndarray) -> np.ndarray:
         """(S, T, C) each channel's term of mu at multipliers x."""
@@ -105,23 +117,28 @@ class MediaResponse:
 
     def channel_curve(self, index: int, multipliers: np.ndarray) -> np.ndarray:
         """(S, M) channel `index`'s incremental target over the window at each multiplier versus
-        the channel at zero, every other channel as observed (a removal counterfactual)."""
+        the channel at zero, every other channel as observed (a removal counterfactual). The
+        loop over draws, periods and multipliers is compiled (`curve_kernel`)."""
+        from mmm_runner.analysis import curve_kernel
+
         kernel = np.ascontiguousarray(self.kernel[..., index])
-        slope, coef = self.slope[..., None, index], self.coef[:, None, index]
-        own_now = coef * _saturate(self.family, kernel, 1.0, slope, grad=False)[0]
-        others = self.base + self.terms(np.ones(len(self.channels))).sum(-1) - own_now
-        grown = np.exp(others + self.offset) * self.weight if self.link == LOG1P else None
-        out = np.zeros((self.n_draws, len(multipliers)))
-        term, spare = np.empty_like(others), np.empty_like(others)  # reused: no page faults
-        for j, x in enumerate(multipliers):
-            if x == 0:
-                continue  # the channel at zero: nothing over itself
-            _saturation_into(self.family, kernel, float(x), slope, term, spare)
-            term *= coef
-            if grown is not None:  # expm1(b + own) - expm1(b) = e^b expm1(own)
-                out[:, j] = np.einsum("st,st->s", grown, np.expm1(term, out=term))
-            else:
-                out[:, j] = self.scale * (term @ self.weight)
+        slope = self.slope[..., None, index]
+        coef = np.ascontiguousarray(self.coef[:, index])
+        multipliers = np.asarray(multipliers, dtype=float)
+        # what `_saturate` multiplies the kernel by (hill: x^S), one row per kernel row
+        factor = np.power(multipliers[None, :], slope) if self.family == "hill" else multipliers
+        factor = np.ascontiguousarray(np.broadcast_to(factor, (len(kernel), len(multipliers))))
+        family = curve_kernel.FAMILY_CODES[self.family]
+        out = np.empty((self.n_draws, len(multipliers)))
+        if self.link != LOG1P:
+            curve_kernel.identity_curves(
+                kernel, factor, multipliers, coef, self.weight, self.scale, family, out
+            )
+            return out
+        current = self.current_terms
+        others = self.base + current.sum(-1) - current[..., index]
+        grown = np.exp(others + self.offset) * self.weight  # the level's growth: e^b expm1(own)
+        curve_kernel.log_curves(kernel, factor, multipliers, coef, grown, family, out)
         return out
 
     def steady_state(self, periods: int) -> MediaResponse:
@@ -173,30 +190,18 @@ def _saturate(
     return x * kernel, (kernel if grad else None)
 
 
-def _saturation_into(
-    family: str, kernel: np.ndarray, x: float, slope: np.ndarray, out: np.ndarray, spare: np.ndarray
-) -> None:
-    """`_saturate`'s h for one scalar x, written into `out` (the curves' inner loop)."""
-    if family == "hill":
-        np.multiply(kernel, x**slope, out=out)
-        np.add(out, 1.0, out=spare)
-        np.divide(out, spare, out=out)
-    elif family == "logistic":
-        np.multiply(kernel, -x, out=spare)
-        np.exp(spare, out=spare)
-        np.subtract(1.0, spare, out=out)
-        spare += 1.0
-        out /= spare
-    else:
-        np.multiply(kernel, x, out=out)
-
-
 def media_response(
-    structure: ModelStructure, draws: Draws, features: FeatureSet, features_cfg: FeaturesConfig
+    structure: ModelStructure,
+    draws: Draws,
+    features: FeatureSet,
+    features_cfg: FeaturesConfig,
+    evaluation: Evaluation | None = None,
 ) -> MediaResponse:
     """The response pieces of a fitted structure over `features`' periods (pass the training
     window). Checked against the structure's own `mean` and `channel_terms` at the observed
-    spend, so a change to a structure's equations cannot silently bend the curves."""
+    spend, so a change to a structure's equations cannot silently bend the curves.
+
+    `evaluation`: `structure.evaluate(draws, features)` when the caller already has it."""
     if features.panel is not None:  # model.level=entity: the brand total, entity by entity
         from mmm_runner.analysis.entity import panel_response
 
@@ -208,9 +213,9 @@ def media_response(
         recipe = structure.recipe
         family = recipe.family
         carried = _carried(params["decay"], data["media_lags"], recipe.max_lag)
-        saturated, average, spread = structure.standardized(params, data, np)
+        media = evaluation.media if evaluation is not None else None
+        _, average, spread = media or structure.standardized(params, data, np)
         coef = params["beta"] / spread
-        terms = coef[:, None, :] * saturated
         # mu = intercept + sum_c coef_c (h_c - mean h_c) + controls (learned.py), so with every
         # channel at zero (h = 0) it is what follows: learned's `mean` costs a second pass.
         controls = np.einsum("tj,sj->st", data["x_controls"], params["gamma"])
@@ -222,8 +227,8 @@ def media_response(
         family, carried, k, slope = _fixed_media(features, features_cfg)
         std = np.array([features.scalers[c].std for c in features.channel_names])
         coef = params["beta"] / std
-        terms = structure.channel_terms(params, data, np)
-        base = structure.mean(params, data, np) - terms.sum(-1)
+        evaluation = evaluation or structure.evaluate(draws, features)
+        base = evaluation.mu - evaluation.terms.sum(-1)
     else:
         raise TypeError(f"no response curves for structure {structure.name!r}")
     additive = isinstance(structure, AdditiveStructure)

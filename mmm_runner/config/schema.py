@@ -41,6 +41,16 @@ class BetaParametrization(StrEnum):
     non_centered = "non_centered"
 
 
+class EntityParametrization(StrEnum):
+    """How `model.level=entity` samples each entity's effect around the channel's (the same model).
+
+    `auto` picks from the data before sampling (model/entity.py, `choose_parametrization`)."""
+
+    auto = "auto"
+    centered = "centered"
+    non_centered = "non_centered"
+
+
 class Structure(StrEnum):
     """Model structure (a module in mmm_runner/model/): how media enter the model."""
 
@@ -66,6 +76,14 @@ class Backend(StrEnum):
     nutpie = "nutpie"
     pymc = "pymc"
     numpyro = "numpyro"
+
+
+class MassMatrix(StrEnum):
+    """nutpie's mass-matrix adaptation: `auto` takes the one the structure's posterior suits."""
+
+    auto = "auto"
+    diag = "diag"
+    low_rank = "low_rank"
 
 
 @dataclass
@@ -125,6 +143,7 @@ class SamplerConfig:
     random_seed: int = 42
     backend: Backend = Backend.nutpie
     cores: int | None = None  # None: one process per chain up to the machine's cores
+    mass_matrix: MassMatrix = MassMatrix.auto  # nutpie only (inference/nutpie_backend.py)
     cache_dir: str | None = None  # compile caches; None: $MMM_RUNNER_CACHE_DIR or ~/.cache
 
 
@@ -189,7 +208,9 @@ class ModelConfig:
     # level=entity only: spread of log channel effects across entities, and the controls block.
     tau: PriorConfig = _prior("HalfNormal", sigma=0.3)
     controls_by_entity: bool = False
-    entity_parametrization: BetaParametrization = BetaParametrization.centered
+    entity_parametrization: EntityParametrization = EntityParametrization.auto
+    # auto fills it before sampling: per channel, centred (true) or not; empty: one form for all
+    entity_centred: dict[str, bool] = field(default_factory=dict)
 
 
 @dataclass

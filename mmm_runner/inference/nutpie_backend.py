@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from mmm_runner.config.schema import ModelConfig, SamplerConfig, to_plain
+from mmm_runner.config.schema import ModelConfig, SamplerConfig, to_plain, value_of
 from mmm_runner.features.build import FeatureSet
 from mmm_runner.inference.result import FitResult, nuts_settings, show_progress
 from mmm_runner.model.structure import ModelStructure
@@ -21,10 +21,22 @@ from mmm_runner.model.structure import ModelStructure
 if TYPE_CHECKING:  # numba loads only when a native density is actually used
     from mmm_runner.model.native_support import NativeDensity
 
-# Variance-based mass-matrix adaptation (as Stan and PyMC). Measured on the sample, 2 chains x
-# 500 draws over 21 seeds: max R-hat >= 1.01 on 4 with it, on 8 with nutpie's gradient-based
-# default and on 6 with its low-rank mass matrix (median 1.0076 / 1.0086 / 1.0077).
-NUTPIE_SETTINGS: dict[str, Any] = {"use_grad_based_mass_matrix": False}
+# `diag`: variance-based mass-matrix adaptation (as Stan and PyMC). Measured on the sample, 2
+# chains x 500 draws over 21 seeds: max R-hat >= 1.01 on 4 with it, on 8 with nutpie's
+# gradient-based default and on 6 with its low-rank mass matrix (median 1.0076 / 1.0086 / 1.0077).
+# `low_rank`: nutpie's diagonal plus low-rank correction, for correlated posteriors. `auto`: what
+# the structure says its posterior suits (`ModelStructure.mass_matrix`).
+MASS_MATRIX_SETTINGS: dict[str, dict[str, Any]] = {
+    "diag": {"use_grad_based_mass_matrix": False},
+    "low_rank": {"low_rank_modified_mass_matrix": True},
+}
+
+
+def mass_matrix_settings(choice: str, structure: ModelStructure) -> dict[str, Any]:
+    """nutpie keyword arguments for `sampler.mass_matrix`, `auto` resolved by the structure."""
+    if choice == "auto":
+        choice = structure.mass_matrix()
+    return {"mass_matrix": choice, **MASS_MATRIX_SETTINGS[choice]}
 
 
 def native_model(
@@ -124,14 +136,21 @@ def sample_nutpie(
         compiled, reused = graph_model(structure, features, model_cfg)
         path = "pymc-graph"
     prepared = time.perf_counter()
+    choice = value_of(getattr(sampler_cfg, "mass_matrix", "auto"))
+    mass = mass_matrix_settings(choice, structure)
     idata = nutpie.sample(
         compiled,
         **nuts_settings(sampler_cfg),
         seed=int(sampler_cfg.random_seed),
         progress_bar=show_progress(),
         save_warmup=False,
-        **NUTPIE_SETTINGS,
+        **{k: v for k, v in mass.items() if k != "mass_matrix"},
     )
     done = time.perf_counter()
-    details = {"path": path, "compile_seconds": prepared - start, "compiled_model_reused": reused}
+    details = {
+        "path": path,
+        "compile_seconds": prepared - start,
+        "compiled_model_reused": reused,
+        "mass_matrix": mass["mass_matrix"],
+    }
     return FitResult(idata, done - prepared, "nutpie", details)

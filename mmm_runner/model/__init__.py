@@ -35,7 +35,12 @@ def structure_for(model_cfg: ModelConfig, features_cfg: FeaturesConfig) -> Model
                 "(model=default or model=additive)"
             )
         recipe = MediaRecipe.from_config(features_cfg, model_cfg)
-        centred = value_of(getattr(model_cfg, "entity_parametrization", "centered")) == "centered"
+        # `auto` is resolved per channel from the data before sampling (`entity_centred`)
+        form = value_of(getattr(model_cfg, "entity_parametrization", "centered"))
+        per_channel = dict(getattr(model_cfg, "entity_centred", None) or {})
+        centred: bool | tuple[bool, ...] = form != "non_centered"
+        if form == "auto" and per_channel:
+            centred = tuple(bool(v) for v in per_channel.values())
         by_entity = bool(model_cfg.controls_by_entity)
         return EntityStructure(recipe, name == "additive", by_entity, centred)
     if name == "fixed":

@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from mmm_runner.config.schema import ModelConfig
+from mmm_runner.errors import ConfigError
 from mmm_runner.features.build import FeatureSet
 from mmm_runner.model.decomposition import Decomposition, decompose
 from mmm_runner.model.learned import LearnedStructure, MediaRecipe
@@ -40,6 +41,14 @@ LOG_METHOD = (
     "every channel at h_c = 0; the lift shared in proportion to beta[e, c] h_c); brand = sum over "
     "entities per draw, so baseline + sum(channels) = fitted exactly"
 )
+
+
+def _log(x: Any) -> Any:
+    if isinstance(x, np.ndarray | float | int):
+        return np.log(x)
+    import pytensor.tensor as pt
+
+    return pt.log(x)
 
 
 def _exp(x: Any) -> Any:
@@ -61,13 +70,18 @@ class EntityStructure(LearnedStructure):
     observed_dims: ClassVar[tuple[str, ...]] = ("entity", "period")
 
     def __init__(
-        self, recipe: MediaRecipe, additive: bool, controls_by_entity: bool, centred: bool = True
+        self,
+        recipe: MediaRecipe,
+        additive: bool,
+        controls_by_entity: bool,
+        centred: bool | tuple[bool, ...] = True,
     ) -> None:
         super().__init__(recipe)
         self.additive = additive
         self.controls_by_entity = controls_by_entity
-        # centred: log beta[e, c] ~ Normal(log beta[c], tau[c]) is sampled; else beta_z (the same
-        # model): the data pin each entity's effect, so the centred form has the easier geometry
+        # per channel (or one for all): centred samples entity_effect = log beta[e, c] ~
+        # Normal(log beta[c], tau[c]); non-centred entity_effect = beta_z ~ Normal(0, 1). The same
+        # model: centred suits channels whose entities' data pin their effects, non-centred the rest
         self.centred = centred
         self.name = ("additive" if additive else "learned") + "_entity"  # type: ignore[misc]
         self.contribution_method = ADDITIVE_METHOD if additive else LOG_METHOD  # type: ignore[misc]
@@ -90,8 +104,7 @@ class EntityStructure(LearnedStructure):
             out.append(param)
             if param.name in ("beta", "beta_raw"):
                 out.append(Parameter("tau", ("channel",), "log", "tau", None, "HalfNormal"))
-                name = "log_beta_entity" if self.centred else "beta_z"
-                out.append(Parameter(name, ("entity", "channel"), "identity", None))
+                out.append(Parameter("entity_effect", ("entity", "channel"), "identity", None))
         return tuple(out)
 
     def derived(self, model_cfg: ModelConfig) -> tuple[Derived, ...]:
@@ -100,41 +113,66 @@ class EntityStructure(LearnedStructure):
     def derive(self, name: str, params: Mapping[str, Any], model_cfg: ModelConfig) -> Any:
         if name != "beta_entity":
             return super().derive(name, params, model_cfg)
-        if self.centred:
-            return _exp(params["log_beta_entity"])
-        # non-centred, computed from arrays: derive beta first
+        effect = params["entity_effect"]
+        mask = np.asarray(self.centred, dtype=float)  # one form for all, or (C,)
+        if mask.all():
+            return _exp(effect)
         beta = params["beta"] if "beta" in params else super().derive("beta", params, model_cfg)
-        return beta[..., None, :] * _exp(params["tau"][..., None, :] * params["beta_z"])
+        pooled = _log(beta)[..., None, :] + params["tau"][..., None, :] * effect
+        return _exp(mask * effect + (1.0 - mask) * pooled)
+
+    def centred_mask(self, n_channels: int) -> np.ndarray:
+        """(C,) 1.0 where the channel's entity effects are sampled centred, 0.0 non-centred."""
+        if isinstance(self.centred, bool):
+            return np.full(n_channels, float(self.centred))
+        if len(self.centred) != n_channels:  # a run's config and its data disagree
+            raise ConfigError(
+                f"model.entity_centred: {len(self.centred)} channels given, the data have "
+                f"{n_channels}"
+            )
+        return np.array(self.centred, dtype=float)
 
     def prior(self, param: Parameter, model_cfg: ModelConfig, features: FeatureSet) -> PriorSpec:
-        if param.name == "beta_z":  # the non-centred deviation: fixed by construction
-            return PriorSpec("Normal", {"mu": 0.0, "sigma": 1.0}, "tau")
-        if param.name == "log_beta_entity":  # Normal(log beta[c], tau[c]): `prior_links`
-            return PriorSpec("Normal", {}, "tau")
+        if param.name == "entity_effect":  # Normal(0, 1), or Normal(log beta[c], tau[c]) centred
+            return PriorSpec("Normal", {}, "tau")  # mu and sigma: `prior_links`
         return super().prior(param, model_cfg, features)
 
     def prior_links(self, param: Parameter, params: Mapping[str, Any]) -> dict[str, Any]:
-        if param.name != "log_beta_entity":
+        if param.name != "entity_effect":
             return super().prior_links(param, params)
         import pytensor.tensor as pt
 
         beta = params.get("beta")
         if beta is None:  # beta_parametrization=non_centered: beta is derived after the loop
             beta = params["sigma_beta"] * params["beta_raw"]
-        return {"mu": pt.log(beta)[None, :], "sigma": params["tau"][None, :]}
+        mask = np.asarray(self.centred, dtype=float)  # one form for all, or (C,)
+        return {
+            "mu": (mask * pt.log(beta))[None, :],
+            "sigma": (mask * params["tau"] + (1.0 - mask))[None, :],
+        }
 
     def prior_draws(
         self, model_cfg: ModelConfig, features: FeatureSet, n: int, seed: int = 0
     ) -> dict[str, np.ndarray]:
         draws = super().prior_draws(model_cfg, features, n, seed)
-        if self.centred:
+        effect = draws["entity_effect"]  # standard normal: the non-centred channels' draws
+        mask = self.centred_mask(effect.shape[-1])
+        if mask.any():
             beta = draws.get("beta")
             if beta is None:
                 beta = self.derive("beta", draws, model_cfg)
-            noise = np.random.default_rng(seed + 1).standard_normal(draws["log_beta_entity"].shape)
-            spread = draws["tau"][:, None, :] * noise
-            draws["log_beta_entity"] = np.log(beta)[:, None, :] + spread
+            centred = np.log(beta)[:, None, :] + draws["tau"][:, None, :] * effect
+            draws["entity_effect"] = np.where(mask > 0, centred, effect)
         return draws
+
+    def mass_matrix(self) -> str:
+        """`low_rank` when any channel is centred: its entity effects move with log beta[c], and a
+        non-centred channel beside it has its beta[c]-deviation ridge, both directions a low-rank
+        correction learns (50-entity panel, all centred: 48 s of sampling, min ESS 1962, against
+        78 s and 1192 with diag; mixed: min ESS 870 against 295). All non-centred, the deviations
+        are nearly independent and diag mixes tau better (google/meridian's geo panel:
+        converged, ESS 695, against R-hat 1.015 and ESS 326 with low_rank)."""
+        return "low_rank" if np.any(self.centred) else "diag"
 
     def native(self, features: FeatureSet, model_cfg: ModelConfig) -> Any | None:
         """model/entity_native.py for a centred beta and native-family priors; else None (nutpie
@@ -287,6 +325,51 @@ class EntityStructure(LearnedStructure):
 
     def fitted_level(self, draws: Draws, features: FeatureSet) -> np.ndarray:
         return self.to_original(self.mu(draws, features), features).sum(-2)
+
+
+# `entity_parametrization: auto`: a channel is sampled centred when its entities' own data measure
+# their effects to within this relative standard error (median over entities), half of tau's
+# prior median (0.2): the data, not the pooling, then decide each entity's effect, and the
+# non-centred deviations would couple to beta[c] along a ridge. Measured: simulated panels with
+# 156 weeks per entity 0.05-0.28 by channel (centred everywhere left 5 of 6 fits at R-hat 1.011-
+# 1.013, the weak channels' tau in the funnel; non-centred everywhere, R-hat 1.04 on the well
+# measured ones of a 50-entity panel); google/meridian's geo panel 0.49-0.95 (non-centred).
+CENTRED_BELOW = 0.1
+
+
+def choose_parametrization(
+    structure: EntityStructure, features: FeatureSet
+) -> tuple[dict[str, bool], dict[str, float]]:
+    """Per channel, whether to sample its entity effects centred, and its relative standard error.
+
+    Per entity, least squares of the model-scale target on the channels' z-scored media (carry-
+    over and saturation at their prior centres) and the controls; a channel's relative error is
+    the median over entities of se(b[e, c]) over the median |b[e, c]|. Cheap (milliseconds) and
+    decided before sampling, so the run is reproducible from its config.
+    """
+    panel = features.panel
+    names = features.channel_names
+    recipe = structure.recipe
+    params: dict[str, Any] = {"decay": np.array([features.decays[c] for c in names])}
+    params["half_saturation"] = np.full(len(names), recipe.half_saturation)
+    params["slope"] = np.full(len(names), recipe.slope)
+    saturated, average, spread = structure.standardized(params, structure.model_data(features), np)
+    z = (saturated - average[:, None, :]) / spread[:, None, :]
+    observed, n_fit = structure.observed(features), min(panel.n_fit, panel.target.shape[1])
+    estimates, errors = [], []
+    for e in range(panel.n_entities):
+        design = np.column_stack([np.ones(n_fit), z[e, :n_fit], panel.x_controls[e, :n_fit]])
+        coef, *_ = np.linalg.lstsq(design, observed[e, :n_fit], rcond=None)
+        resid = observed[e, :n_fit] - design @ coef
+        dof = max(n_fit - design.shape[1], 1)
+        cov = (resid @ resid / dof) * np.linalg.pinv(design.T @ design)
+        estimates.append(coef[1 : 1 + len(names)])
+        errors.append(np.sqrt(np.maximum(np.diag(cov)[1 : 1 + len(names)], 0.0)))
+    scale = np.maximum(np.median(np.abs(estimates), axis=0), 1e-12)
+    relative = {
+        c: round(float(r), 4) for c, r in zip(names, np.median(errors, axis=0) / scale, strict=True)
+    }
+    return {c: r < CENTRED_BELOW for c, r in relative.items()}, relative
 
 
 def brand_total(parts: Decomposition) -> Decomposition:

@@ -7,6 +7,9 @@ entity's periods) with the shared decay_c, K_c (and slope_c), and the pooled eff
 so, with G[e, c] = d logp / d beta[e, c] (the learned density's g_beta, per entity):
     d / d log beta[c] = sum_e G beta[e, c]        d / d log tau[c] = sum_e G beta[e, c] tau z
     d / d beta_z[e, c] = G beta[e, c] tau[c]
+for a non-centred channel (entity_effect = beta_z); a centred one samples entity_effect =
+log beta[e, c] with its Normal(log beta[c], tau[c]) prior here (d / d log beta[e, c] = G beta).
+The per-channel choice is a mask in the buffer (model/entity.py, `choose_parametrization`).
 `tests/test_entity.py` checks logp and gradient against the PyMC graph's autodiff.
 """
 
@@ -42,9 +45,97 @@ if TYPE_CHECKING:
     from mmm_runner.model.entity import EntityStructure
 
 # structure header slots; I_* are coordinates in the unconstrained vector (-1: absent)
-E_, T_, C_, J_, L_, STUDENT_T, FAMILY, S_FIXED, GAMMA_BY_ENTITY, CENTRED = range(10)
+E_, T_, C_, J_, L_, STUDENT_T, FAMILY, S_FIXED, GAMMA_BY_ENTITY, MASK_AT = range(10)
 I_INTERCEPT, I_BETA, I_TAU, I_Z, I_DECAY, I_K, I_SLOPE, I_GAMMA, I_SIGMA, I_NU = range(10, 20)
 MEDIA_AT, X_AT, Y_AT, PRIORS_AT = range(20, 24)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def media_path(
+    data: np.ndarray,
+    at: int,
+    stride: int,
+    n_t: int,
+    n_l: int,
+    family: int,
+    slope_learned: bool,
+    d: float,
+    w: float,
+    dw: float,
+    d_last: float,
+    dd_last: float,
+    k: float,
+    s: float,
+    h: np.ndarray,
+    dh: np.ndarray,
+) -> None:
+    """One entity-channel's saturated carried-over media h[t] and dh/d(decay, K, slope)[t].
+
+    Media are data[at + t * stride]; adstock by recursion over a window of n_l periods. Each
+    family has its own loop, and the common Hill with slope 1 costs one division per period
+    (h = a / (a + K)), which is what makes a 50-entity panel affordable.
+    """
+    inv_w = 1.0 / w
+    dw_w2 = dw * inv_w * inv_w
+    y, dy = 0.0, 0.0
+    if family == 0 and s == 1.0 and not slope_learned:
+        for t in range(n_t):
+            value = data[at + t * stride]
+            dropped = data[at + (t - n_l) * stride] if t >= n_l else 0.0
+            dy = y + d * dy - dd_last * dropped
+            y = value + d * y - d_last * dropped
+            a = y * inv_w
+            da = dy * inv_w - y * dw_w2
+            if a > HILL_FLOOR:
+                inv = 1.0 / (a + k)
+                h[t] = a * inv
+                dh[0, t] = k * inv * inv * da
+                dh[1, t] = -a * inv * inv
+            else:
+                inv = 1.0 / (HILL_FLOOR + k)
+                h[t] = HILL_FLOOR * inv
+                dh[0, t] = 0.0
+                dh[1, t] = -HILL_FLOOR * inv * inv
+    elif family == 0:
+        for t in range(n_t):
+            value = data[at + t * stride]
+            dropped = data[at + (t - n_l) * stride] if t >= n_l else 0.0
+            dy = y + d * dy - dd_last * dropped
+            y = value + d * y - d_last * dropped
+            a = y * inv_w
+            da = dy * inv_w - y * dw_w2
+            floored = a if a > HILL_FLOOR else HILL_FLOOR
+            ratio = (floored / k) ** s
+            value_h = ratio / (1.0 + ratio)
+            core = value_h * (1.0 - value_h)
+            h[t] = value_h
+            dh[0, t] = s * core / floored * da if a > HILL_FLOOR else 0.0
+            dh[1, t] = -s * core / k
+            if slope_learned:
+                dh[2, t] = core * math.log(floored / k)
+    elif family == 1:
+        lam = LOG_3 / k
+        for t in range(n_t):
+            value = data[at + t * stride]
+            dropped = data[at + (t - n_l) * stride] if t >= n_l else 0.0
+            dy = y + d * dy - dd_last * dropped
+            y = value + d * y - d_last * dropped
+            a = y * inv_w
+            da = dy * inv_w - y * dw_w2
+            ex = math.exp(-lam * a)
+            value_h = (1.0 - ex) / (1.0 + ex)
+            half_slope = 0.5 * (1.0 - value_h * value_h)
+            h[t] = value_h
+            dh[0, t] = lam * half_slope * da
+            dh[1, t] = -a * lam * half_slope / k
+    else:
+        for t in range(n_t):
+            value = data[at + t * stride]
+            dropped = data[at + (t - n_l) * stride] if t >= n_l else 0.0
+            dy = y + d * dy - dd_last * dropped
+            y = value + d * y - d_last * dropped
+            h[t] = y * inv_w
+            dh[0, t] = dy * inv_w - y * dw_w2
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -53,7 +144,7 @@ def logp_and_grad(x: np.ndarray, grad: np.ndarray, data: np.ndarray) -> float:
     n_e, n_t, n_c = int(data[E_]), int(data[T_]), int(data[C_])
     n_j, n_l = int(data[J_]), int(data[L_]) + 1
     student, family = data[STUDENT_T] > 0.5, int(data[FAMILY])
-    by_entity, log_centred = data[GAMMA_BY_ENTITY] > 0.5, data[CENTRED] > 0.5
+    by_entity, mask_at = data[GAMMA_BY_ENTITY] > 0.5, int(data[MASK_AT])
     i_icpt, i_beta, i_tau, i_z = (
         int(data[I_INTERCEPT]),
         int(data[I_BETA]),
@@ -88,22 +179,20 @@ def logp_and_grad(x: np.ndarray, grad: np.ndarray, data: np.ndarray) -> float:
         k_c[c] = math.exp(x[i_k + c]) if i_k >= 0 else 1.0
         s_c[c] = math.exp(x[i_slope + c]) if i_slope >= 0 else data[S_FIXED]
 
-    # per entity and channel: h[t] and its derivatives, then the z-score's moments
-    h = np.empty(n_t)
-    dh = np.empty((3, n_t))
+    # per entity and channel: h[t] - mean and dh[q, t], then the z-score's moments
+    inv_t = 1.0 / n_t
+    sum_dh, sum_hdh = np.zeros(3), np.zeros(3)
     z_term = np.zeros((n_e, n_t))  # sum_c beta[e, c] z[e, t, c]
     beta_e = np.empty((n_e, n_c))
-    # per (e, c): sd and the moments the gradient needs, kept for the second pass
     spread = np.empty((n_e, n_c))
     d_mean = np.zeros((n_e, n_c, 3))
     d_cov = np.zeros((n_e, n_c, 3))
     h_all = np.empty((n_e, n_c, n_t))
-    dh_all = np.empty((n_e, n_c, 3, n_t))
+    dh_all = np.zeros((n_e, n_c, 3, n_t))
     for e in range(n_e):
         for c in range(n_c):
-            d, w = decay[c], total[c]
             u = x[i_z + e * n_c + c]  # log beta[e, c] (centred) or beta_z
-            if log_centred:  # log beta[e, c] ~ Normal(log beta[c], tau[c])
+            if data[mask_at + c] > 0.5:  # centred: log beta[e, c] ~ Normal(log beta[c], tau[c])
                 tau = math.exp(x[i_tau + c])
                 r = (u - x[i_beta + c]) / tau
                 lp += -0.5 * r * r - math.log(tau) - HALF_LOG_2PI
@@ -113,61 +202,41 @@ def logp_and_grad(x: np.ndarray, grad: np.ndarray, data: np.ndarray) -> float:
                 beta_e[e, c] = math.exp(u)
             else:
                 beta_e[e, c] = math.exp(x[i_beta + c] + math.exp(x[i_tau + c]) * u)
-            unit_slope = i_slope < 0 and s_c[c] == 1.0
-            y, dy = 0.0, 0.0
-            base = media_at + e * n_t * n_c
-            for t in range(n_t):
-                value = data[base + t * n_c + c]
-                dropped = data[base + (t - n_l) * n_c + c] if t >= n_l else 0.0
-                dy = y + d * dy - dd_last[c] * dropped
-                y = value + d * y - d_last[c] * dropped
-                a = y / w
-                da = dy / w - y * dtotal[c] / (w * w)
-                dh_dk, dh_ds = 0.0, 0.0
-                if family == 0:
-                    floored = a if a > HILL_FLOOR else HILL_FLOOR
-                    ratio = floored / k_c[c] if unit_slope else (floored / k_c[c]) ** s_c[c]
-                    value_h = ratio / (1.0 + ratio)
-                    core = value_h * (1.0 - value_h)
-                    dh_da = s_c[c] * core / floored if a > HILL_FLOOR else 0.0
-                    dh_dk = -s_c[c] * core / k_c[c]
-                    if i_slope >= 0:
-                        dh_ds = core * math.log(floored / k_c[c])
-                elif family == 1:
-                    lam = LOG_3 / k_c[c]
-                    ex = math.exp(-lam * a)
-                    value_h = (1.0 - ex) / (1.0 + ex)
-                    half_slope = 0.5 * (1.0 - value_h * value_h)
-                    dh_da = lam * half_slope
-                    dh_dk = -a * lam * half_slope / k_c[c]
-                else:
-                    value_h = a
-                    dh_da = 1.0
-                h[t] = value_h
-                dh[0, t], dh[1, t], dh[2, t] = dh_da * da, dh_dk, dh_ds
+            h, dh = h_all[e, c], dh_all[e, c]
+            media_path(
+                data, media_at + e * n_t * n_c + c, n_c, n_t, n_l, family, i_slope >= 0,
+                decay[c], total[c], dtotal[c], d_last[c], dd_last[c], k_c[c], s_c[c], h, dh,
+            )  # fmt: skip
+            # moments in one pass: mean h, mean dh, mean h dh (the covariance follows)
             mean = 0.0
+            for q in range(3):
+                sum_dh[q], sum_hdh[q] = 0.0, 0.0
             for t in range(n_t):
-                mean += h[t] / n_t
+                mean += h[t]
+                for q in range(n_q):
+                    sum_dh[q] += dh[q, t]
+                    sum_hdh[q] += h[t] * dh[q, t]
+            mean *= inv_t
+            for q in range(n_q):
+                d_mean[e, c, q] = sum_dh[q] * inv_t
+                d_cov[e, c, q] = (sum_hdh[q] - mean * sum_dh[q]) * inv_t
             var = 0.0
             for t in range(n_t):
-                centred = h[t] - mean
-                var += centred * centred / n_t
-                for q in range(n_q):
-                    d_mean[e, c, q] += dh[q, t] / n_t
-                    d_cov[e, c, q] += centred * dh[q, t] / n_t
-            sd = math.sqrt(var + SPREAD_FLOOR * SPREAD_FLOOR)
+                h[t] -= mean
+                var += h[t] * h[t]
+            sd = math.sqrt(var * inv_t + SPREAD_FLOOR * SPREAD_FLOOR)
             spread[e, c] = sd
+            weight = beta_e[e, c] / sd
             for t in range(n_t):
-                h_all[e, c, t] = h[t] - mean
-                z_term[e, t] += beta_e[e, c] * (h[t] - mean) / sd
-                for q in range(n_q):
-                    dh_all[e, c, q, t] = dh[q, t]
+                z_term[e, t] += weight * h[t]
 
     # likelihood
     if student:
         const = math.lgamma(0.5 * (nu + 1.0)) - math.lgamma(0.5 * nu) - 0.5 * math.log(nu * math.pi)
         d_const = 0.5 * digamma(0.5 * (nu + 1.0)) - 0.5 * digamma(0.5 * nu) - 0.5 / nu
     d_log_sigma, d_nu = 0.0, 0.0
+    inv_sigma, log_sigma = 1.0 / sigma, math.log(sigma)
+    inv_nu = 1.0 / nu if student else 0.0
     d_mu_all = np.empty((n_e, n_t))
     for e in range(n_e):
         g_row = i_gamma + (e * n_j if by_entity else 0)
@@ -176,19 +245,18 @@ def logp_and_grad(x: np.ndarray, grad: np.ndarray, data: np.ndarray) -> float:
             row = x_at + (e * n_t + t) * n_j
             for j in range(n_j):
                 mu += data[row + j] * x[g_row + j]
-            r = (data[y_at + e * n_t + t] - mu) / sigma
+            r = (data[y_at + e * n_t + t] - mu) * inv_sigma
             r2 = r * r
             if student:
-                lp += const - math.log(sigma) - 0.5 * (nu + 1.0) * math.log1p(r2 / nu)
+                log_term = math.log1p(r2 * inv_nu)
+                lp += const - log_sigma - 0.5 * (nu + 1.0) * log_term
                 wt = (nu + 1.0) / (nu + r2)
-                d_mu = wt * r / sigma
+                d_mu = wt * r * inv_sigma
                 d_log_sigma += -1.0 + wt * r2
-                d_nu += (
-                    d_const - 0.5 * math.log1p(r2 / nu) + 0.5 * (nu + 1.0) * r2 / (nu * (nu + r2))
-                )
+                d_nu += d_const - 0.5 * log_term + 0.5 * wt * r2 * inv_nu
             else:
-                lp += -0.5 * r2 - math.log(sigma) - HALF_LOG_2PI
-                d_mu = r / sigma
+                lp += -0.5 * r2 - log_sigma - HALF_LOG_2PI
+                d_mu = r * inv_sigma
                 d_log_sigma += -1.0 + r2
             d_mu_all[e, t] = d_mu
             grad[i_icpt + e] += d_mu
@@ -204,10 +272,11 @@ def logp_and_grad(x: np.ndarray, grad: np.ndarray, data: np.ndarray) -> float:
             g_centred = 0.0
             for q in range(3):
                 g_q[q] = 0.0
+            h, dh = h_all[e, c], dh_all[e, c]
             for t in range(n_t):
-                g_centred += d_mu_all[e, t] * h_all[e, c, t]
+                g_centred += d_mu_all[e, t] * h[t]
                 for q in range(n_q):
-                    g_q[q] += d_mu_all[e, t] * dh_all[e, c, q, t]
+                    g_q[q] += d_mu_all[e, t] * dh[q, t]
             sd = spread[e, c]
             for q in range(n_q):
                 g_q[q] = (g_q[q] - d_mu_total * d_mean[e, c, q]) / sd - g_centred * d_cov[
@@ -215,7 +284,7 @@ def logp_and_grad(x: np.ndarray, grad: np.ndarray, data: np.ndarray) -> float:
                 ] / (sd * sd * sd)
             b = beta_e[e, c]
             g_b = g_centred / sd * b  # d logp / d log beta[e, c]
-            if log_centred:
+            if data[mask_at + c] > 0.5:
                 grad[i_z + e * n_c + c] += g_b
             else:
                 tau = math.exp(x[i_tau + c])
@@ -271,16 +340,15 @@ def density(
     for param in parameters:
         starts[param.name] = at
         at += param.size(sizes)
-    centred = "log_beta_entity" in starts
-    if centred:  # its Normal(log beta[c], tau[c]) is in the density itself, not the table
-        rows[
-            starts["log_beta_entity"] : starts["log_beta_entity"]
-            + sizes["entity"] * sizes["channel"]
-        ] = 0.0
+    n_e, n_c = sizes["entity"], sizes["channel"]
+    mask = structure.centred_mask(n_c)
+    effects = slice(starts["entity_effect"], starts["entity_effect"] + n_e * n_c)
+    # a centred channel's Normal(log beta[c], tau[c]) is in the density itself, not the table
+    rows[effects] *= 1.0 - np.tile(mask, n_e)[:, None]
     panel = features.panel
     recipe = structure.recipe
     media = np.ascontiguousarray(panel.media_scaled)  # (E, T, C); adstock by recursion
-    n_e, n_t, n_c = media.shape
+    n_t = media.shape[1]
     controls = np.ascontiguousarray(panel.x_controls)  # (E, T, J)
     header = np.full(HEADER, -1.0)
     header[[E_, T_, C_, J_, L_]] = n_e, n_t, n_c, controls.shape[2], recipe.max_lag
@@ -288,23 +356,23 @@ def density(
     header[FAMILY] = SATURATION_CODES[recipe.family]
     header[S_FIXED] = recipe.slope
     header[GAMMA_BY_ENTITY] = structure.controls_by_entity
-    header[CENTRED] = centred
     slots = {
         I_INTERCEPT: "intercept", I_BETA: "beta", I_TAU: "tau", I_DECAY: "decay",
         I_K: "half_saturation", I_SLOPE: "slope", I_GAMMA: "gamma", I_SIGMA: "sigma", I_NU: "nu",
     }  # fmt: skip
     for slot, name in slots.items():
         header[slot] = starts.get(name, -1)
-    header[I_Z] = starts["log_beta_entity" if centred else "beta_z"]
+    header[I_Z] = starts["entity_effect"]
     observed = structure.observed(features)
-    body = [media, controls, observed, rows]
+    body = [media, controls, observed, rows, mask]
     header[MEDIA_AT] = HEADER
     header[X_AT] = HEADER + media.size
     header[Y_AT] = header[X_AT] + controls.size
     header[PRIORS_AT] = header[Y_AT] + observed.size
+    header[MASK_AT] = header[PRIORS_AT] + rows.size
     data = assemble_buffer(header, body, parameters, sizes)
     centre = prior_centre(parameters, specs, sizes)
-    if centred:  # start each entity's log effect at the channel effect's starting point
-        block = slice(starts["log_beta_entity"], starts["log_beta_entity"] + n_e * n_c)
-        centre[block] = np.tile(centre[starts["beta"] : starts["beta"] + n_c], n_e)
+    # a centred entity's log effect starts at the channel effect's (log beta: unconstrained)
+    start = np.tile(centre[starts["beta"] : starts["beta"] + n_c], n_e)
+    centre[effects] = np.where(np.tile(mask, n_e) > 0, start, centre[effects])
     return NativeDensity(logp_callback, data, layout_of(parameters, sizes), centre)

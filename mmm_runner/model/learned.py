@@ -22,9 +22,9 @@ from mmm_runner.features.build import FeatureSet
 from mmm_runner.model.decomposition import METHOD, Decomposition
 from mmm_runner.model.fixed import FixedStructure
 from mmm_runner.model.media import SPREAD_FLOOR, adstock, lagged, saturate
-from mmm_runner.model.parameters import Parameter
+from mmm_runner.model.parameters import Draws, Parameter
 from mmm_runner.model.priors import PriorSpec, native_priors
-from mmm_runner.model.structure import ArrayNamespace
+from mmm_runner.model.structure import ArrayNamespace, Evaluation
 
 DECAY_MEAN_RANGE = (0.02, 0.98)  # a configured decay of 0 or ~1 still leaves a proper Beta
 
@@ -150,7 +150,10 @@ class LearnedStructure(FixedStructure):
         self, params: Mapping[str, Any], data: Mapping[str, Any], xp: ArrayNamespace
     ) -> Any:
         """beta_c h_c / sd(h_c): the lift over zero media of the z-scored term in `mean`."""
-        saturated, _, spread = self.standardized(params, data, xp)
+        return self._terms(params, self.standardized(params, data, xp))
+
+    def _terms(self, params: Mapping[str, Any], media: tuple[Any, Any, Any]) -> Any:
+        saturated, _, spread = media
         return (params["beta"] / spread)[..., None, :] * saturated
 
     def mean(self, params: Mapping[str, Any], data: Mapping[str, Any], xp: ArrayNamespace) -> Any:
@@ -160,11 +163,28 @@ class LearnedStructure(FixedStructure):
         (the meaning it has in `fixed`), nearly independent of decay and K, and the intercept
         is the mean level of mu: NUTS needs far fewer steps than with raw h (docs/model.md).
         """
-        saturated, average, spread = self.standardized(params, data, xp)
+        return self._mean(params, data, self.standardized(params, data, xp))
+
+    def evaluate(self, draws: Draws, features: FeatureSet) -> Evaluation:
+        """`mean` and `channel_terms` from one pass of the media block, most of their cost. A
+        subclass restating the equations (the entity level) evaluates them as it states them."""
+        own = type(self).mean, type(self).channel_terms
+        if own != (LearnedStructure.mean, LearnedStructure.channel_terms):
+            return super().evaluate(draws, features)
+        data = self.model_data(features)
+        media = self.standardized(draws.values, data, np)
+        return Evaluation(
+            self._mean(draws.values, data, media), self._terms(draws.values, media), media
+        )
+
+    def _mean(
+        self, params: Mapping[str, Any], data: Mapping[str, Any], media: tuple[Any, Any, Any]
+    ) -> Any:
+        saturated, average, spread = media
         z = (saturated - average[..., None, :]) / spread[..., None, :]
-        media = (params["beta"][..., None, :] * z).sum(-1)
+        lift = (params["beta"][..., None, :] * z).sum(-1)
         controls = (data["x_controls"] * params["gamma"][..., None, :]).sum(-1)
-        return params["intercept"][..., None] + media + controls
+        return params["intercept"][..., None] + lift + controls
 
     def native(self, features: FeatureSet, model_cfg: ModelConfig) -> Any | None:
         parameters = self.parameters(model_cfg)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -35,6 +36,17 @@ ArrayNamespace = Any
 
 if TYPE_CHECKING:  # arviz is imported only where a posterior is handled
     from arviz import InferenceData
+
+
+@dataclass
+class Evaluation:
+    """A structure's equations evaluated once per draw over one window: what every per-draw
+    output (contributions, fit, response pieces) is derived from, so a run computes it once."""
+
+    mu: np.ndarray  # (S, [E,] T) the mean on the model scale
+    terms: np.ndarray  # (S, [E,] T, C) each channel's term over its zero-media level
+    # the learned structures: h, its training-window mean and sd (the response pieces reuse them)
+    media: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
 
 class ModelStructure:
@@ -81,6 +93,11 @@ class ModelStructure:
     def native(self, features: FeatureSet, model_cfg: ModelConfig) -> Any | None:
         """The hand-written density (`model.native_support.NativeDensity`), or None."""
         return None
+
+    def mass_matrix(self) -> str:
+        """The NUTS mass matrix its posterior suits (`sampler.mass_matrix: auto`): `diag`, or
+        `low_rank` when parameters are correlated by construction (a centred hierarchy)."""
+        return "diag"
 
     def with_terms(self, *terms: Any) -> ModelStructure:
         """A copy whose graph adds `terms` (see `extra_terms`); no terms: this structure."""
@@ -220,11 +237,21 @@ class ModelStructure:
         """(S, T) mean on the model scale, per draw."""
         return self.mean(draws.values, self.model_data(features), np)
 
-    def predict(self, draws: Draws, features: FeatureSet) -> Decomposition:
-        """Per draw and period: fitted, baseline and channel contributions, original scale."""
+    def evaluate(self, draws: Draws, features: FeatureSet) -> Evaluation:
+        """`mean` and `channel_terms` per draw over `features`' periods."""
         data = self.model_data(features)
-        mu = self.mean(draws.values, data, np)
-        return self.decompose(mu, self.channel_terms(draws.values, data, np), features)
+        return Evaluation(
+            self.mean(draws.values, data, np), self.channel_terms(draws.values, data, np)
+        )
+
+    def predict(
+        self, draws: Draws, features: FeatureSet, evaluation: Evaluation | None = None
+    ) -> Decomposition:
+        """Per draw and period: fitted, baseline and channel contributions, original scale.
+
+        `evaluation`: `self.evaluate(draws, features)` when the caller already has it."""
+        evaluation = evaluation or self.evaluate(draws, features)
+        return self.decompose(evaluation.mu, evaluation.terms, features)
 
     def log_likelihood(self, draws: Draws, features: FeatureSet) -> np.ndarray:
         """(S, T) pointwise log-likelihood of the target on its original scale (for LOO)."""
@@ -233,13 +260,25 @@ class ModelStructure:
         )
         return model_scale + self.log_jacobian(features)
 
+    def brand_level(self, values: np.ndarray, features: FeatureSet) -> np.ndarray:
+        """(S, T) model-scale values (S, [E,] T) in the target's units, summed over entities."""
+        level = self.to_original(values, features)
+        return level.sum(-2) if len(self.observed_dims) > 1 else level
+
+    def predictive_level(
+        self, draws: Draws, mu: np.ndarray, features: FeatureSet, rng: np.random.Generator
+    ) -> np.ndarray:
+        """(S, T) posterior predictive draws of the target around `mu` (`self.mu`), summed over
+        entities: each entity and period its own noise."""
+        noise = noise_draws(draws, (len(mu), mu[0].size), rng).reshape(mu.shape)
+        return self.brand_level(mu + noise, features)
+
     def predictive(
         self, draws: Draws, features: FeatureSet, rng: np.random.Generator
     ) -> np.ndarray:
         """(S, T) posterior predictive draws of the target, original scale."""
-        mu = self.mu(draws, features)
-        return self.to_original(mu + noise_draws(draws, mu.shape, rng), features)
+        return self.predictive_level(draws, self.mu(draws, features), features, rng)
 
     def fitted_level(self, draws: Draws, features: FeatureSet) -> np.ndarray:
         """(S, T) the expected level without noise, original scale."""
-        return self.to_original(self.mu(draws, features), features)
+        return self.brand_level(self.mu(draws, features), features)

@@ -110,19 +110,20 @@ class IntervalRow:
 
 
 def intervals(ax: Axes, rows: Sequence[IntervalRow], one_colour: bool = False) -> None:
-    """Rows top to bottom: a dot at the mean on a bar from lower to upper."""
+    """Rows top to bottom: a dot at the mean on a bar from lower to upper. The bars are one
+    collection and the dots one line per colour: an entity chart has 40 rows, and a Line2D per
+    bar and dot cost more to build and draw than the rest of the chart."""
+    from matplotlib.collections import LineCollection
+
     y = np.arange(len(rows))[::-1]
-    for i, (row, pos) in enumerate(zip(rows, y, strict=True)):
-        tint = colour(0 if one_colour else i)
-        ax.plot(
-            [row.lower, row.upper],
-            [pos, pos],
-            color=tint,
-            linewidth=3.0,
-            solid_capstyle="round",
-            alpha=0.55,
-        )
-        ax.plot([row.mean], [pos], "o", color=tint, markersize=6)
+    tints = [colour(0 if one_colour else i) for i in range(len(rows))]
+    bars = [[(row.lower, pos), (row.upper, pos)] for row, pos in zip(rows, y, strict=True)]
+    ax.add_collection(
+        LineCollection(bars, colors=tints, linewidths=3.0, alpha=0.55, capstyle="round")
+    )
+    for tint in dict.fromkeys(tints):
+        dots = [(row.mean, pos) for row, pos, t in zip(rows, y, tints, strict=True) if t == tint]
+        ax.plot(*zip(*dots, strict=True), "o", color=tint, markersize=6)
     ax.set_yticks(y, [r.label for r in rows])
     ax.set_ylim(-0.6, len(rows) - 0.1)
     ax.grid(axis="y", visible=False)

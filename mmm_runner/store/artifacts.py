@@ -93,12 +93,14 @@ def write_with(path: Path, writer: Callable[[Path], None]) -> Path:
 class NetCDFWritable(Protocol):
     """What `write_netcdf` needs (arviz.InferenceData), without importing arviz here."""
 
-    def to_netcdf(self, filename: str, *, engine: str) -> object: ...
+    def to_netcdf(self, filename: str, *, compress: bool, engine: str) -> object: ...
 
 
 def write_netcdf(path: Path, data: NetCDFWritable) -> Path:
-    """h5netcdf: the engine arviz reads back without netCDF4's C library."""
-    return _atomic(path, lambda tmp: data.to_netcdf(str(tmp), engine="h5netcdf"))
+    """h5netcdf: the engine arviz reads back without netCDF4's C library. Uncompressed: draws
+    of continuous parameters barely compress (an entity run's 124 MB were 134 MB raw) while
+    zlib took 11 s of its 12 s write; the stored values are the same either way."""
+    return _atomic(path, lambda tmp: data.to_netcdf(str(tmp), compress=False, engine="h5netcdf"))
 
 
 def read_json(path: Path) -> Any:
