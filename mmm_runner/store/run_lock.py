@@ -76,6 +76,8 @@ def clear_previous_attempt(run_dir: Path, artifacts: Iterable[Artifact] = WRITTE
     made on its posterior (`optimizations/`); user files are untouched."""
     shutil.rmtree(Path(run_dir) / OPTIMIZATIONS_DIR, ignore_errors=True)
     for artifact in artifacts:
+        if artifact is Artifact.STATUS:  # replaced in place by the new run's CREATED: never absent
+            continue  # (a status reader, e.g. the REST API polling, would see a 404 meanwhile)
         path = artifact.path(run_dir)
         if path.is_dir():
             shutil.rmtree(path)
