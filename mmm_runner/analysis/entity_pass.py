@@ -18,7 +18,13 @@ from typing import Any
 
 import numpy as np
 
-from mmm_runner.analysis.response import CHECK_DRAWS, IDENTITY, LOG1P, MediaResponse, _saturate
+from mmm_runner.analysis.response import (
+    CHECK_DRAWS,
+    IDENTITY,
+    LOG1P,
+    MediaResponse,
+    mismatch,
+)
 from mmm_runner.features.build import FeatureSet
 from mmm_runner.model.decomposition import Decomposition, channel_total, decompose
 from mmm_runner.model.entity import EntityStructure
@@ -305,13 +311,5 @@ def _check_response(
         subset["gamma"] = subset["gamma"][:, entity : entity + 1]
     terms = structure.channel_terms(subset, own, np)[:, 0]
     mu = structure.mean(subset, own, np)[:, 0]
-    h, _ = _saturate(
-        part.family, part.kernel[:n], np.ones(len(part.channels)), part.slope[:n, None, :], False
-    )
-    rebuilt = part.coef[:n, None, :] * h
-    tolerance = 1e-9 * (np.abs(mu).max() + np.abs(terms).max() + 1.0)
-    if not (
-        np.allclose(rebuilt, terms, rtol=1e-6, atol=tolerance)
-        and np.allclose(part.base[:n] + rebuilt.sum(-1), mu, rtol=1e-6, atol=tolerance)
-    ):
+    if mismatch(part, terms, mu, n):
         raise ValueError(f"{structure.name}: the response of entity {entity} does not match")

@@ -261,6 +261,13 @@ def _check(
     subset = {name: value[:n] for name, value in params.items()}
     terms = structure.channel_terms(subset, data, np)
     mu = structure.mean(subset, data, np)
+    if mismatch(response, terms, mu, n):
+        raise ValueError(f"{structure.name}: the response model does not reproduce its mean")
+
+
+def mismatch(response: MediaResponse, terms: np.ndarray, mu: np.ndarray, n: int) -> bool:
+    """True when the response's pieces (base + coef h(kernel)) on its first n draws do not
+    rebuild the structure's channel `terms` and `mu`: the check every response passes."""
     h, _ = _saturate(
         response.family,
         response.kernel[:n],
@@ -270,11 +277,10 @@ def _check(
     )
     rebuilt = response.coef[:n, None, :] * h
     tolerance = 1e-9 * (np.abs(mu).max() + np.abs(terms).max() + 1.0)
-    if not (
+    return not (
         np.allclose(rebuilt, terms, rtol=1e-6, atol=tolerance)
         and np.allclose(response.base[:n] + rebuilt.sum(-1), mu, rtol=1e-6, atol=tolerance)
-    ):
-        raise ValueError(f"{structure.name}: the response model does not reproduce its mean")
+    )
 
 
 def _carried(decay: np.ndarray, lagged_media: np.ndarray, max_lag: int) -> np.ndarray:
