@@ -172,6 +172,7 @@ def _run_stages(ctx: RunContext) -> RunResult:
         ctx.write(Artifact.FEATURE_METADATA, feature_metadata(plain, features))
         ctx.write(Artifact.FEATURE_SCALER, scaler)
     if panel is not None:
+        _resolve_entity_draws(ctx)
         _resolve_entity_parametrization(ctx, features)
     ctx.calibration = _calibration(ctx, features, canonical, plan)
     ctx.status.advance("FEATURES_BUILT", f"{len(features.channel_names)} channels")
@@ -217,6 +218,25 @@ def feature_metadata(plain: dict[str, Any], features: FeatureSet) -> dict[str, A
     }
 
 
+def _settle(ctx: RunContext, group: str, key: str, value: Any) -> None:
+    """A setting the run decided (`auto`, or one for its level) goes into the config every later
+    stage and reader sees: `ctx.cfg`, and Artifact.RUN_SPEC rewritten."""
+    setattr(getattr(ctx.cfg, group), key, value)
+    ctx.plain[group][key] = value
+    ctx.spec[group][key] = value
+    ctx.write(Artifact.RUN_SPEC, ctx.spec)
+
+
+def _resolve_entity_draws(ctx: RunContext) -> None:
+    """`sampler.entity_draws` (when set) becomes `sampler.draws` of an entity-level run, in the
+    config every later stage and reader sees (Artifact.RUN_SPEC is rewritten)."""
+    draws = ctx.cfg.sampler.entity_draws
+    if draws is None or draws == ctx.cfg.sampler.draws:
+        return
+    _settle(ctx, "sampler", "draws", draws)
+    ctx.echo(f"model.level=entity: {draws} draws per chain (sampler.entity_draws)")
+
+
 def _resolve_entity_parametrization(ctx: RunContext, features: FeatureSet) -> None:
     """`model.entity_parametrization: auto` becomes, per channel, the form the data call for
     (`model.entity_centred`), in the config every later stage and reader sees (Artifact.RUN_SPEC is
@@ -227,11 +247,8 @@ def _resolve_entity_parametrization(ctx: RunContext, features: FeatureSet) -> No
     if value_of(cfg.model.entity_parametrization) != "auto" or cfg.model.entity_centred:
         return
     centred, relative_se = choose_parametrization(structure_for(cfg.model, cfg.features), features)
-    cfg.model.entity_centred = centred
     ctx.entity_parametrization = {"centred": centred, "relative_se": relative_se}
-    ctx.plain["model"]["entity_centred"] = centred
-    ctx.spec["model"]["entity_centred"] = centred
-    ctx.write(Artifact.RUN_SPEC, ctx.spec)
+    _settle(ctx, "model", "entity_centred", centred)
     forms = ", ".join(f"{c} {'centred' if v else 'non-centred'}" for c, v in centred.items())
     ctx.echo(f"entity effects (entity_parametrization=auto): {forms}")
 

@@ -29,6 +29,12 @@ def test_out_of_range_value_fails_with_error_status(tmp_path: Path) -> None:
     assert run.status["stage"] == "ERROR"
 
 
+def test_entity_draws_must_be_positive_or_null(tmp_path: Path) -> None:
+    run = run_cli(tmp_path / "run", "sampler.entity_draws=0")
+    assert run.returncode == 1
+    assert "error: sampler.entity_draws: must be >= 1 or null" in run.stderr
+
+
 def test_cfg_job_prints_composed_config() -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "mmm_runner", "--cfg", "job", "sampler=fast"],

@@ -270,3 +270,27 @@ def test_a_run_config_with_the_wrong_channel_count_fails_clearly() -> None:
     features, _ = panel(False)
     with pytest.raises(ConfigError, match="entity_centred: 1 channels given, the data have 3"):
         structure.native(features, model_cfg)
+
+
+@pytest.mark.slow
+def test_entity_draws_are_the_draws_of_an_entity_run(tmp_path) -> None:
+    """`sampler.entity_draws` replaces `sampler.draws` at model.level=entity, visibly: in the
+    printed summary, the run spec every reader sees and the posterior itself."""
+    from mmm_runner.store import Artifact, load_run
+    from tests.conftest import run_cli
+
+    panel, _ = simulate_entities(SPEC)
+    csv = tmp_path / "panel.csv"
+    panel.to_csv(csv, index=False)
+    run = run_cli(
+        tmp_path / "run",
+        f"dataset.path={csv}", "dataset.grain=WEEK", "dataset.drivers=[]", "dataset.controls=[]",
+        "model.level=entity", "sampler=fast", "sampler.draws=20", "sampler.entity_draws=30",
+        "sampler.tune=30", "sampler.chains=2",
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "model.level=entity: 30 draws per chain (sampler.entity_draws)" in run.stdout
+    spec = run.json(Artifact.RUN_SPEC.filename)["sampler"]
+    assert (spec["draws"], spec["entity_draws"]) == (30, 30)
+    posterior = load_run(run.run_dir).posterior.posterior
+    assert dict(posterior.sizes)["chain"] == 2 and dict(posterior.sizes)["draw"] == 30

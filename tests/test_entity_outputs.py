@@ -46,7 +46,8 @@ def test_panel_pass_is_the_structures_decomposition(variant: str) -> None:
         np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-9)
     # the response pieces at 1x: every entity's mu from its base and channel terms
     for e, response in enumerate(result.responses):
-        rebuilt = response.base + response.current_terms.sum(-1)
+        rebuilt = response.base + response.terms(np.ones(len(response.channels))).sum(-1)
+        np.testing.assert_allclose(response.current_mu, rebuilt, rtol=1e-12, atol=1e-12)
         np.testing.assert_allclose(rebuilt, result.mu[:, e], rtol=1e-9, atol=1e-9)
 
 

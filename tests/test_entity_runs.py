@@ -57,6 +57,8 @@ def test_meridian_geo_converges_at_entity_level(geo_run) -> None:
     assert min(chosen["relative_se"].values()) > 0.1
     assert geo_run.json(Artifact.RUN_SPEC.filename)["model"]["entity_centred"] == chosen["centred"]
     assert metadata["backend_details"]["mass_matrix"] == "diag"
+    # sampler=fast draws 1,000 per chain at this level (sampler.entity_draws), 500 at brand level
+    assert geo_run.json(Artifact.RUN_SPEC.filename)["sampler"]["draws"] == 1000
 
 
 @pytest.mark.slow
@@ -77,7 +79,9 @@ def test_entity_model_recovers_a_small_simulated_panel(tmp_path) -> None:
 
     spec = EntitySpec(n_entities=10, n_channels=3, tau=0.3, seed=1)
     _, truth = simulate_entities(spec)
-    result, _, run_dir = fit(spec, "entity", tmp_path, ["sampler.draws=300", "sampler.tune=300"])
+    result, _, run_dir = fit(
+        spec, "entity", tmp_path, ["sampler.entity_draws=300", "sampler.tune=300"]
+    )
     rows = score(result, truth)
     assert sum(r["covered"] for r in rows) >= 2, rows
     assert np.median([r["rel_error"] for r in rows]) < 0.2, rows

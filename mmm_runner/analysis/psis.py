@@ -5,7 +5,8 @@ entity panel's 7,800 observations took over ten seconds. Here sorting, the gener
 fit and the log-sum-exps run over all observations together, each step with arviz's operations
 along the same axis, so the results are bit for bit arviz's (tests/test_convergence.py).
 Observations outside the common case (ties at the tail cutoff, a failed or degenerate Pareto
-fit) go through arviz's own per-observation function.
+fit) go through arviz's own per-observation function. Observations go in blocks (see
+BLOCK_ELEMENTS): all of a panel's at once meant gigabyte temporaries.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from mmm_runner.analysis.convergence import Diagnostics, by_variable, joined
+from mmm_runner.model.parameters import BLOCK_ELEMENTS
 
 PRIOR_BS, PRIOR_K = 3, 10  # arviz's _gpdfit constants
 CUTOFF_MIN = np.log(np.finfo(float).tiny)
@@ -29,7 +31,7 @@ def loo(idata: Any, per_var: dict[str, Diagnostics] | None = None) -> dict[str, 
     (values,) = [v.values for v in idata.log_likelihood.data_vars.values()]
     n_chain, n_draw = values.shape[:2]
     n_samples = n_chain * n_draw
-    log_lik = np.ascontiguousarray(values.reshape(n_samples, -1).T)  # (points, samples)
+    by_sample = values.reshape(n_samples, -1)
     posterior = idata.posterior
     if n_chain == 1:
         reff = 1.0
@@ -38,14 +40,22 @@ def loo(idata: Any, per_var: dict[str, Diagnostics] | None = None) -> dict[str, 
         known = dict(per_var or {})
         known.update(by_variable(posterior, [n for n in names if n not in known]))
         reff = joined(known, names).ess_mean.mean() / n_samples
-    log_weights, pareto_k = _psislw(-log_lik, reff)
-    log_weights += log_lik
-    loo_i = _logsumexp(log_weights)
+    n_points = by_sample.shape[1]
+    loo_i, pareto_k, lppd_i = np.empty(n_points), np.empty(n_points), np.empty(n_points)
+    step = max(1, BLOCK_ELEMENTS // n_samples)
+    for start in range(0, n_points, step):  # every step is per observation: blocks of them
+        rows = slice(start, start + step)
+        log_lik = np.ascontiguousarray(by_sample[:, rows].T)  # (points, samples)
+        log_weights, pareto_k[rows] = _psislw(-log_lik, reff)
+        log_weights += log_lik
+        loo_i[rows] = _logsumexp(log_weights)
+        top = log_lik.max(axis=-1)
+        lppd_i[rows] = np.log(np.exp(log_lik - top[:, None]).sum(axis=-1)) + (
+            top - np.log(n_samples)
+        )
     elpd = loo_i.sum()
-    n_points = np.prod(log_lik.shape[:-1])
     se = (n_points * np.var(loo_i)) ** 0.5
-    top = log_lik.max(axis=-1)
-    lppd = np.sum(np.log(np.exp(log_lik - top[:, None]).sum(axis=-1)) + (top - np.log(n_samples)))
+    lppd = np.sum(lppd_i)
     return {
         "elpd_loo": float(elpd),
         "se": float(se),

@@ -60,30 +60,69 @@ class MediaResponse:
 
     @cached_property
     def kernel(self) -> np.ndarray:
-        """What `saturation` multiplies by x: Hill (u/K)^S, logistic (ln 3 / K) u, none u."""
-        k = self.half_saturation[..., None, :]
+        """(S|1, T, C) what `saturation` multiplies by x: Hill (u/K)^S, logistic (ln 3 / K) u,
+        none u. Channel-major in memory, as the learned structures' carried media: numpy's
+        default C-order result made the optimizer's passes several times slower."""
         if self.family == "none":
             return self.carried
-        # in the carried media's own memory order (channel-major for the learned structures):
-        # numpy's default C-order result made these passes several times slower
-        out = np.empty_like(self.carried)
-        if self.family == "logistic":
-            return np.multiply(LOG_3 / k, self.carried, out=out)
-        np.maximum(self.carried, HILL_FLOOR, out=out)
-        out /= k
-        if not np.all(self.slope == 1.0):
-            np.power(out, self.slope[..., None, :], out=out)
+        out = np.empty((len(self.channels), *self.carried.shape[:-1])).transpose(1, 2, 0)
+        for index in range(len(self.channels)):
+            out[..., index] = self.channel_kernel(index)
         return out
+
+    def channel_kernel(self, index: int) -> np.ndarray:
+        """(S|1, T) channel `index`'s `kernel`, contiguous. A curve needs one channel at a time:
+        an entity panel's kernels for all channels, entities and draws at once ran to gigabytes,
+        and fresh memory is what cost most here."""
+        if "kernel" in self.__dict__:
+            return np.ascontiguousarray(self.kernel[..., index])
+        carried = self.carried[..., index]
+        if self.family == "none":
+            return np.ascontiguousarray(carried)
+        k = self.half_saturation[:, None, index]
+        if self.family == "logistic":
+            return (LOG_3 / k) * carried
+        out = np.maximum(carried, HILL_FLOOR)
+        out /= k
+        slope = self.slope[:, None, index]
+        if not np.all(slope == 1.0):
+            np.power(out, slope, out=out)
+        return out
+
+    def head(self, n: int) -> MediaResponse:
+        """The same response over its first n draws (an axis of 1 shared by all draws stays)."""
+
+        def first(values: np.ndarray) -> np.ndarray:
+            return values[:n] if values.shape[0] > 1 else values
+
+        return replace(
+            self,
+            carried=first(self.carried),
+            half_saturation=first(self.half_saturation),
+            slope=first(self.slope),
+            coef=self.coef[:n],
+            base=self.base[:n],
+        )
 
     def saturation(self, x: np.ndarray, grad: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
         """h(x u) and (if `grad`) dh/dx for multipliers `x` ((C,) or (S, C)): (S|1, T, C)."""
         x = np.asarray(x, dtype=float)[..., None, :]
         return _saturate(self.family, self.kernel, x, self.slope[..., None, :], grad)
 
+    def current_term(self, index: int, kernel: np.ndarray | None = None) -> np.ndarray:
+        """(S, T) channel `index`'s term of mu at the observed spend (x = 1)."""
+        kernel = self.channel_kernel(index) if kernel is None else kernel
+        slope = self.slope[:, None, index]
+        h, _ = _saturate(self.family, kernel, 1.0, slope, grad=False)
+        return self.coef[:, None, index] * h
+
     @cached_property
-    def current_terms(self) -> np.ndarray:
-        """(S, T, C) `terms` at the observed spend (x = 1), shared by every channel's curve."""
-        return self.terms(np.ones(len(self.channels)))
+    def current_mu(self) -> np.ndarray:
+        """(S, T) mu at the observed spend: the base plus every channel's current term."""
+        mu = self.base.copy()
+        for index in range(len(self.channels)):
+            mu += self.current_term(index)
+        return mu
 
     def terms(self, x: np.ndarray) -> np.ndarray:
         """(S, T, C) each channel's term of mu at multipliers x."""
@@ -121,7 +160,7 @@ class MediaResponse:
         loop over draws, periods and multipliers is compiled (`curve_kernel`)."""
         from mmm_runner.analysis import curve_kernel
 
-        kernel = np.ascontiguousarray(self.kernel[..., index])
+        kernel = self.channel_kernel(index)
         slope = self.slope[..., None, index]
         coef = np.ascontiguousarray(self.coef[:, index])
         multipliers = np.asarray(multipliers, dtype=float)
@@ -135,8 +174,7 @@ class MediaResponse:
                 kernel, factor, multipliers, coef, self.weight, self.scale, family, out
             )
             return out
-        current = self.current_terms
-        others = self.base + current.sum(-1) - current[..., index]
+        others = self.current_mu - self.current_term(index, kernel)
         grown = np.exp(others + self.offset) * self.weight  # the level's growth: e^b expm1(own)
         curve_kernel.log_curves(kernel, factor, multipliers, coef, grown, family, out)
         return out
@@ -268,6 +306,7 @@ def _check(
 def mismatch(response: MediaResponse, terms: np.ndarray, mu: np.ndarray, n: int) -> bool:
     """True when the response's pieces (base + coef h(kernel)) on its first n draws do not
     rebuild the structure's channel `terms` and `mu`: the check every response passes."""
+    response = response.head(n)  # its kernel over n draws, not all of them
     h, _ = _saturate(
         response.family,
         response.kernel[:n],

@@ -13,6 +13,11 @@ def check_config(cfg: RunConfig) -> None:
     rules = [
         ("dataset.holdout_periods", cfg.dataset.holdout_periods >= 0, "must be >= 0"),
         ("sampler.draws", sampler.draws >= 1, "must be >= 1"),
+        (
+            "sampler.entity_draws",
+            sampler.entity_draws is None or sampler.entity_draws >= 1,
+            "must be >= 1 or null",
+        ),
         ("sampler.tune", sampler.tune >= 0, "must be >= 0"),
         ("sampler.chains", sampler.chains >= 1, "must be >= 1"),
         ("sampler.target_accept", 0 < sampler.target_accept < 1, "must be in (0, 1)"),

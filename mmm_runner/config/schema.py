@@ -139,6 +139,9 @@ class SamplerConfig:
     draws: int = 1000
     tune: int = 1000
     chains: int = 2
+    # draws per chain at model.level=entity (None: `draws`): hundreds of parameters each get an
+    # R-hat, and the largest crosses 1.01 by chance at 500 draws per chain (benchmarks/RESULTS.md)
+    entity_draws: int | None = None
     target_accept: float = 0.9
     random_seed: int = 42
     backend: Backend = Backend.nutpie

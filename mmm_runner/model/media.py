@@ -50,7 +50,10 @@ def saturate(carried: Any, k: Any, slope: Any, family: str, xp: Any) -> Any:
     `k` and `slope` broadcast against (..., T, C): per-channel values as (..., 1, C).
     """
     if family == "hill":
-        ratio = (xp.maximum(carried, HILL_FLOOR) / k) ** slope
+        floored = xp.maximum(carried, HILL_FLOOR)
+        if isinstance(slope, (int, float)) and slope == 1:  # a / (a + K): no power, one division
+            return floored / (floored + k)
+        ratio = (floored / k) ** slope
         return ratio / (1.0 + ratio)
     if family == "logistic":
         decay_term = xp.exp(-(LOG_3 / k) * carried)
