@@ -1,0 +1,100 @@
+"""PyMC-Marketing's geo-level MMM (`dims=("geo",)`) on entity_study.py's speed panel.
+
+Measures what a user of PyMC-Marketing meets on the 50-entity x 156-week x 5-channel panel that
+`benchmarks/entity_study.py` times (SPEED): its multidimensional MMM with its default priors
+(every parameter per geo), GeometricAdstock(l_max=13) + LogisticSaturation, the price control
+and 2 yearly Fourier modes (as reference_pymc_marketing.py), sampled like `sampler=fast`
+(4 chains x 500 draws, 500 tune, target_accept 0.9, seed 42) with nutpie. Run it outside the
+main environment (pymc-marketing may want other pymc/pytensor releases):
+
+    python -m venv --system-site-packages /tmp/pmm_venv
+    /tmp/pmm_venv/bin/pip install "pymc-marketing>=0.19,<0.20"
+    /tmp/pmm_venv/bin/python benchmarks/reference_pymc_marketing_entity.py [draws] [tune] [chains]
+
+Prints one JSON line: seconds_total (the whole process, imports and panel build included),
+seconds_fit (model.fit: model build, compile, sampling, deterministics), min bulk ESS and max
+R-hat over the free parameters, divergences, the number of unconstrained parameters and the
+mean leapfrog steps per draw.
+"""
+
+from __future__ import annotations
+
+import time
+
+START = time.perf_counter()
+
+import json  # noqa: E402
+import sys  # noqa: E402
+import warnings  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import arviz as az  # noqa: E402
+import pandas as pd  # noqa: E402
+import pymc_marketing  # noqa: E402
+from pymc_marketing.mmm import GeometricAdstock, LogisticSaturation  # noqa: E402
+from pymc_marketing.mmm.multidimensional import MMM  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from benchmarks.entity_study import SPEED  # noqa: E402
+from mmm_runner.synthetic_entity import simulate_entities  # noqa: E402
+
+
+def main() -> None:
+    draws, tune, chains = (int(a) for a in [*sys.argv[1:], "500", "500", "4"][:3])
+    panel, truth = simulate_entities(SPEED)
+    channels = truth["channels"]  # act_ch1..act_ch5 (activities, as our drivers)
+    data = panel.rename(columns={"entity_id": "geo"}).assign(
+        period_start=lambda d: pd.to_datetime(d["period_start"])
+    )
+    X = data[["period_start", "geo", *channels, "ctrl_price"]]
+    model = MMM(
+        date_column="period_start",
+        channel_columns=channels,
+        target_column="sales",
+        control_columns=["ctrl_price"],
+        adstock=GeometricAdstock(l_max=13),
+        saturation=LogisticSaturation(),
+        yearly_seasonality=2,
+        dims=("geo",),
+    )
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        idata = model.fit(
+            X,
+            data["sales"],
+            draws=draws,
+            tune=tune,
+            chains=chains,
+            target_accept=0.9,
+            random_seed=42,
+            nuts_sampler="nutpie",
+            progressbar=False,
+        )
+    seconds_fit = time.perf_counter() - start
+    free = [rv.name for rv in model.model.free_RVs]
+    summary = az.summary(idata, var_names=free)
+    n_parameters = sum(v.size for v in model.model.initial_point().values())
+    print(
+        json.dumps(
+            {
+                "seconds_total": time.perf_counter() - START,
+                "seconds_fit": seconds_fit,
+                "draws": int(idata.posterior.sizes["draw"]),
+                "chains": int(idata.posterior.sizes["chain"]),
+                "min_ess_bulk": float(summary["ess_bulk"].min()),
+                "max_rhat": float(summary["r_hat"].max()),
+                "divergences": int(idata.sample_stats["diverging"].sum()),
+                "n_parameters": int(n_parameters),
+                "mean_leapfrog_steps": float(idata.sample_stats["n_steps"].mean()),
+                "pmm_version": pymc_marketing.__version__,
+                "sampler": "nutpie",
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
