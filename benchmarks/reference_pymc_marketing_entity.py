@@ -42,7 +42,8 @@ from mmm_runner.synthetic_entity import simulate_entities  # noqa: E402
 
 
 def main() -> None:
-    draws, tune, chains = (int(a) for a in [*sys.argv[1:], "500", "500", "4"][:3])
+    args = [*sys.argv[1:4], *["500", "500", "4"][len(sys.argv[1:4]) :]]
+    draws, tune, chains = (int(a) for a in args)
     panel, truth = simulate_entities(SPEED)
     channels = truth["channels"]  # act_ch1..act_ch5 (activities, as our drivers)
     data = panel.rename(columns={"entity_id": "geo"}).assign(
