@@ -9,9 +9,13 @@ import arviz as az
 
 
 def print_fit_summary(
-    idata: Any, sampling_seconds: float, var_names: list[str] | None = None
+    idata: Any,
+    sampling_seconds: float,
+    var_names: list[str] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> None:
-    """min bulk/tail ESS and max R-hat over `var_names` (default: every posterior variable)."""
+    """min bulk/tail ESS and max R-hat over `var_names` (default: every posterior variable),
+    and any `extra` fields."""
     summary = az.summary(idata, var_names=var_names)
     print(
         json.dumps(
@@ -22,6 +26,7 @@ def print_fit_summary(
                 "sampling_seconds": sampling_seconds,
                 "draws": int(idata.posterior.sizes["draw"]),
                 "chains": int(idata.posterior.sizes["chain"]),
+                **(extra or {}),
             }
         )
     )

@@ -23,19 +23,16 @@ import time
 
 START = time.perf_counter()
 
-import json  # noqa: E402
 import sys  # noqa: E402
 import warnings  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-import arviz as az  # noqa: E402
 import pandas as pd  # noqa: E402
 import pymc_marketing  # noqa: E402
-from pymc_marketing.mmm import GeometricAdstock, LogisticSaturation  # noqa: E402
-from pymc_marketing.mmm.multidimensional import MMM  # noqa: E402
+from fit_summary import print_fit_summary  # noqa: E402
+from reference_pymc_marketing import FIT_SETTINGS, reference_mmm  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from benchmarks.entity_study import SPEED  # noqa: E402
 from mmm_runner.synthetic_entity import simulate_entities  # noqa: E402
@@ -49,51 +46,33 @@ def main() -> None:
     data = panel.rename(columns={"entity_id": "geo"}).assign(
         period_start=lambda d: pd.to_datetime(d["period_start"])
     )
-    X = data[["period_start", "geo", *channels, "ctrl_price"]]
-    model = MMM(
-        date_column="period_start",
-        channel_columns=channels,
-        target_column="sales",
-        control_columns=["ctrl_price"],
-        adstock=GeometricAdstock(l_max=13),
-        saturation=LogisticSaturation(),
-        yearly_seasonality=2,
-        dims=("geo",),
-    )
+    model = reference_mmm(channels, dims=("geo",))
     start = time.perf_counter()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         idata = model.fit(
-            X,
+            data[["period_start", "geo", *channels, "ctrl_price"]],
             data["sales"],
             draws=draws,
             tune=tune,
             chains=chains,
-            target_accept=0.9,
-            random_seed=42,
             nuts_sampler="nutpie",
-            progressbar=False,
+            **FIT_SETTINGS,
         )
-    seconds_fit = time.perf_counter() - start
-    free = [rv.name for rv in model.model.free_RVs]
-    summary = az.summary(idata, var_names=free)
-    n_parameters = sum(v.size for v in model.model.initial_point().values())
-    print(
-        json.dumps(
-            {
-                "seconds_total": time.perf_counter() - START,
-                "seconds_fit": seconds_fit,
-                "draws": int(idata.posterior.sizes["draw"]),
-                "chains": int(idata.posterior.sizes["chain"]),
-                "min_ess_bulk": float(summary["ess_bulk"].min()),
-                "max_rhat": float(summary["r_hat"].max()),
-                "divergences": int(idata.sample_stats["diverging"].sum()),
-                "n_parameters": int(n_parameters),
-                "mean_leapfrog_steps": float(idata.sample_stats["n_steps"].mean()),
-                "pmm_version": pymc_marketing.__version__,
-                "sampler": "nutpie",
-            }
-        )
+    sampling = time.perf_counter() - start
+    stats = idata.sample_stats
+    print_fit_summary(
+        idata,
+        sampling,
+        var_names=[rv.name for rv in model.model.free_RVs],
+        extra={
+            "seconds_total": time.perf_counter() - START,
+            "divergences": int(stats["diverging"].sum()),
+            "mean_leapfrog_steps": float(stats["n_steps"].mean()),
+            "n_parameters": int(sum(v.size for v in model.model.initial_point().values())),
+            "pmm_version": pymc_marketing.__version__,
+            "sampler": "nutpie",
+        },
     )
 
 

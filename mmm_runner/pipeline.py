@@ -222,8 +222,7 @@ def _settle(ctx: RunContext, group: str, key: str, value: Any) -> None:
     """A setting the run decided (`auto`, or one for its level) goes into the config every later
     stage and reader sees: `ctx.cfg`, and Artifact.RUN_SPEC rewritten."""
     setattr(getattr(ctx.cfg, group), key, value)
-    ctx.plain[group][key] = value
-    ctx.spec[group][key] = value
+    ctx.spec[group][key] = value  # ctx.spec holds ctx.plain's group dicts: both see it
     ctx.write(Artifact.RUN_SPEC, ctx.spec)
 
 

@@ -6,7 +6,7 @@ fit and the log-sum-exps run over all observations together, each step with arvi
 along the same axis, so the results are bit for bit arviz's (tests/test_convergence.py).
 Observations outside the common case (ties at the tail cutoff, a failed or degenerate Pareto
 fit) go through arviz's own per-observation function. Observations go in blocks (see
-BLOCK_ELEMENTS): all of a panel's at once meant gigabyte temporaries.
+`parameters.row_blocks`): all of a panel's at once meant gigabyte temporaries.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from mmm_runner.analysis.convergence import Diagnostics, by_variable, joined
-from mmm_runner.model.parameters import BLOCK_ELEMENTS
+from mmm_runner.model.parameters import row_blocks
 
 PRIOR_BS, PRIOR_K = 3, 10  # arviz's _gpdfit constants
 CUTOFF_MIN = np.log(np.finfo(float).tiny)
@@ -42,9 +42,7 @@ def loo(idata: Any, per_var: dict[str, Diagnostics] | None = None) -> dict[str, 
         reff = joined(known, names).ess_mean.mean() / n_samples
     n_points = by_sample.shape[1]
     loo_i, pareto_k, lppd_i = np.empty(n_points), np.empty(n_points), np.empty(n_points)
-    step = max(1, BLOCK_ELEMENTS // n_samples)
-    for start in range(0, n_points, step):  # every step is per observation: blocks of them
-        rows = slice(start, start + step)
+    for rows in row_blocks(n_points, n_samples):  # every step is per observation: blocks of them
         log_lik = np.ascontiguousarray(by_sample[:, rows].T)  # (points, samples)
         log_weights, pareto_k[rows] = _psislw(-log_lik, reff)
         log_weights += log_lik

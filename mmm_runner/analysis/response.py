@@ -306,19 +306,12 @@ def _check(
 def mismatch(response: MediaResponse, terms: np.ndarray, mu: np.ndarray, n: int) -> bool:
     """True when the response's pieces (base + coef h(kernel)) on its first n draws do not
     rebuild the structure's channel `terms` and `mu`: the check every response passes."""
-    response = response.head(n)  # its kernel over n draws, not all of them
-    h, _ = _saturate(
-        response.family,
-        response.kernel[:n],
-        np.ones(len(response.channels)),
-        response.slope[:n, None, :],
-        grad=False,
-    )
-    rebuilt = response.coef[:n, None, :] * h
+    head = response.head(n)  # its kernel over n draws, not all of them
+    rebuilt = head.terms(np.ones(len(head.channels)))
     tolerance = 1e-9 * (np.abs(mu).max() + np.abs(terms).max() + 1.0)
     return not (
         np.allclose(rebuilt, terms, rtol=1e-6, atol=tolerance)
-        and np.allclose(response.base[:n] + rebuilt.sum(-1), mu, rtol=1e-6, atol=tolerance)
+        and np.allclose(head.base + rebuilt.sum(-1), mu, rtol=1e-6, atol=tolerance)
     )
 
 

@@ -28,7 +28,7 @@ from mmm_runner.model.decomposition import Decomposition, decompose
 from mmm_runner.model.learned import LearnedStructure, MediaRecipe
 from mmm_runner.model.likelihood import noise_draws, pointwise_log_likelihood
 from mmm_runner.model.media import adstock_weights, lagged, saturate
-from mmm_runner.model.parameters import BLOCK_ELEMENTS, Derived, Draws, Parameter
+from mmm_runner.model.parameters import Derived, Draws, Parameter
 from mmm_runner.model.priors import PriorSpec, native_priors
 from mmm_runner.model.structure import ArrayNamespace
 
@@ -313,9 +313,8 @@ class EntityStructure(LearnedStructure):
         observed = self.observed(features).ravel()
         jacobian = self.log_jacobian(features).ravel()
         out = np.empty((draws.n_samples, observed.size))
-        for start, block in draws.blocks(max(1, BLOCK_ELEMENTS // data["media_lags"][0].size)):
+        for rows, block in draws.blocks(data["media_lags"][0].size):
             mu = self.mean(block.values, data, np).reshape(block.n_samples, -1)
-            rows = slice(start, start + block.n_samples)
             out[rows] = pointwise_log_likelihood(mu, observed, block["sigma"], block.get("nu"))
             out[rows] += jacobian
         return out

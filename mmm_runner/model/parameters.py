@@ -22,6 +22,13 @@ TRANSFORM_CODES: dict[str, int] = {"identity": 0, "log": 1, "logit": 2}
 BLOCK_ELEMENTS = 1 << 20
 
 
+def row_blocks(n_rows: int, per_row: int) -> Iterator[slice]:
+    """Slices of consecutive rows holding about BLOCK_ELEMENTS elements each (at least one row)."""
+    step = max(1, BLOCK_ELEMENTS // max(per_row, 1))
+    for start in range(0, n_rows, step):
+        yield slice(start, min(start + step, n_rows))
+
+
 @dataclass(frozen=True)
 class Parameter:
     """One parameter of a structure.
@@ -88,11 +95,11 @@ class Draws:
                 values[var.name] = np.zeros((n, *shape))
         return cls(values, n)
 
-    def blocks(self, size: int) -> Iterator[tuple[int, Draws]]:
-        """Consecutive blocks of at most `size` draws (see BLOCK_ELEMENTS)."""
-        for start in range(0, self.n_samples, size):
-            stop = min(start + size, self.n_samples)
-            yield start, Draws({k: v[start:stop] for k, v in self.values.items()}, stop - start)
+    def blocks(self, per_draw: int) -> Iterator[tuple[slice, Draws]]:
+        """Consecutive blocks of draws, `per_draw` elements of work each (see `row_blocks`)."""
+        for rows in row_blocks(self.n_samples, per_draw):
+            block = {k: v[rows] for k, v in self.values.items()}
+            yield rows, Draws(block, rows.stop - rows.start)
 
     @classmethod
     def single(cls, values: Mapping[str, float | np.ndarray]) -> Draws:

@@ -20,7 +20,7 @@ from mmm_runner.config.schema import ModelConfig
 from mmm_runner.features.build import FeatureSet
 from mmm_runner.model.decomposition import Decomposition, decompose
 from mmm_runner.model.likelihood import add_observed, noise_draws, pointwise_log_likelihood
-from mmm_runner.model.parameters import BLOCK_ELEMENTS, Derived, Draws, Parameter
+from mmm_runner.model.parameters import Derived, Draws, Parameter, row_blocks
 from mmm_runner.model.priors import (
     PriorSpec,
     check_priors,
@@ -265,11 +265,8 @@ class ModelStructure:
         if len(self.observed_dims) == 1:
             return self.to_original(values, features)
         out = np.empty((len(values), values.shape[-1]))
-        step = max(1, BLOCK_ELEMENTS // values[0].size)
-        for start in range(0, len(values), step):  # in blocks of draws: see BLOCK_ELEMENTS
-            out[start : start + step] = self.to_original(
-                values[start : start + step], features
-            ).sum(-2)
+        for rows in row_blocks(len(values), values[0].size):
+            out[rows] = self.to_original(values[rows], features).sum(-2)
         return out
 
     def predictive_level(
@@ -278,9 +275,8 @@ class ModelStructure:
         """(S, T) posterior predictive draws of the target around `mu` (`self.mu`), summed over
         entities: each entity and period its own noise."""
         out = np.empty((len(mu), mu.shape[-1]))
-        for start, block in draws.blocks(max(1, BLOCK_ELEMENTS // mu[0].size)):
+        for rows, block in draws.blocks(mu[0].size):
             # block by block, the same random stream as all draws at once
-            rows = slice(start, start + block.n_samples)
             noise = noise_draws(block, (block.n_samples, mu[0].size), rng)
             out[rows] = self.brand_level(mu[rows] + noise.reshape(mu[rows].shape), features)
         return out
