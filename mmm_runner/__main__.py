@@ -31,9 +31,12 @@ THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"
 
 
 def parallel_jobs(hydra_cfg: DictConfig) -> int:
-    """How many jobs the launcher runs at once on this machine (1 for the basic launcher)."""
+    """How many jobs run at once on this machine: 1 for a single run or the basic launcher."""
     launcher = hydra_cfg.launcher
-    if "joblib" not in str(launcher.get("_target_", "")).lower():
+    if (
+        hydra_cfg.mode != RunMode.MULTIRUN
+        or "joblib" not in str(launcher.get("_target_", "")).lower()
+    ):
         return 1
     n_jobs = int(launcher.get("n_jobs") or 1)
     cpus = os.cpu_count() or 1

@@ -121,9 +121,8 @@ def test_same_numbers_across_launchers_and_row_order(tmp_path: Path) -> None:
     expected = (tmp_path / "basic" / "roi_metrics.json").read_text()
     assert (tmp_path / "shuffled" / "roi_metrics.json").read_text() == expected
 
-    pytest.importorskip("hydra_plugins.hydra_joblib_launcher")
-    sweep = tmp_path / "joblib"
-    proc = cli("-m", f"hydra.sweep.dir={sweep}", "hydra/launcher=joblib", *SMALL)
+    sweep = tmp_path / "joblib"  # a multirun's default launcher: parallel processes
+    proc = cli("-m", f"hydra.sweep.dir={sweep}", *SMALL)
     _, err = proc.communicate(timeout=600)
     assert proc.returncode == 0, err[-2000:]
     job = next(p for p in sweep.iterdir() if (p / "roi_metrics.json").is_file())

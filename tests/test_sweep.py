@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import subprocess
@@ -116,19 +115,28 @@ def test_failing_job_is_listed_and_the_sweep_finishes(tmp_path: Path) -> None:
     assert "no_such.csv: input file not found" in failed["error"].iloc[0]
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("hydra_plugins.hydra_joblib_launcher") is None,
-    reason="hydra-joblib-launcher not installed (pip install -e '.[sweep]')",
-)
-def test_joblib_launcher_runs_jobs_in_parallel_processes(tmp_path: Path) -> None:
+def test_a_multirun_runs_its_jobs_in_parallel_processes_by_default(tmp_path: Path) -> None:
     sweep = tmp_path / "sweep"
-    proc = multirun(
-        sweep, *SMALL, "hydra/launcher=joblib", "hydra.launcher.n_jobs=2",
-        "features.adstock.decay_default=0.4,0.6",
-    )  # fmt: skip
+    proc = multirun(sweep, *SMALL, "features.adstock.decay_default=0.4,0.6")
     assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "Joblib.Parallel(n_jobs=-1" in proc.stdout  # conf/config.yaml's launcher
     runs = sorted(p for p in sweep.iterdir() if (p / "run_spec.json").is_file())
     specs = [json.loads((r / "run_spec.json").read_text()) for r in runs]
-    assert len({s["runtime"]["pid"] for s in specs}) == 2  # two worker processes
-    assert all(s["sampler"]["cores"] == 1 for s in specs)  # 2 jobs share 2 cores
+    assert len({s["runtime"]["pid"] for s in specs}) == min(2, os.cpu_count() or 1)
+    assert all(s["sampler"]["cores"] == max(1, (os.cpu_count() or 1) // 2) for s in specs)
     assert len(pd.read_csv(sweep / "leaderboard.csv")) == 2
+
+
+def test_the_basic_launcher_stays_one_override_away() -> None:
+    def launcher(*overrides: str) -> str:
+        proc = subprocess.run(
+            [sys.executable, "-m", "mmm_runner", *overrides, "--cfg", "hydra", "-p",
+             "hydra.launcher._target_"],
+            cwd=ROOT, capture_output=True, text=True, timeout=120,
+        )  # fmt: skip
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        return proc.stdout.strip()
+
+    assert launcher() == "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher"
+    basic = "hydra._internal.core_plugins.basic_launcher.BasicLauncher"
+    assert launcher("hydra/launcher=basic") == basic

@@ -24,17 +24,19 @@ import numpy as np
 
 from mmm_runner.config.schema import ModelConfig, value_of
 from mmm_runner.features.build import FeatureSet
-from mmm_runner.model.media import HILL_FLOOR, LOG_3, SATURATION_CODES, SPREAD_FLOOR
+from mmm_runner.model.media import SATURATION_CODES, SPREAD_FLOOR
 from mmm_runner.model.native_support import (
     HALF_LOG_2PI,
     HEADER,
     LOGP_SIGNATURE,
     N_DIM,
     NativeDensity,
+    adstock_weights,
     assemble_buffer,
     data_view,
     digamma,
     layout_of,
+    media_path,
     prior_centre,
     prior_logp,
     prior_table,
@@ -48,94 +50,6 @@ if TYPE_CHECKING:
 E_, T_, C_, J_, L_, STUDENT_T, FAMILY, S_FIXED, GAMMA_BY_ENTITY, MASK_AT = range(10)
 I_INTERCEPT, I_BETA, I_TAU, I_Z, I_DECAY, I_K, I_SLOPE, I_GAMMA, I_SIGMA, I_NU = range(10, 20)
 MEDIA_AT, X_AT, Y_AT, PRIORS_AT = range(20, 24)
-
-
-@numba.njit(cache=True, error_model="numpy")
-def media_path(
-    data: np.ndarray,
-    at: int,
-    stride: int,
-    n_t: int,
-    n_l: int,
-    family: int,
-    slope_learned: bool,
-    d: float,
-    w: float,
-    dw: float,
-    d_last: float,
-    dd_last: float,
-    k: float,
-    s: float,
-    h: np.ndarray,
-    dh: np.ndarray,
-) -> None:
-    """One entity-channel's saturated carried-over media h[t] and dh/d(decay, K, slope)[t].
-
-    Media are data[at + t * stride]; adstock by recursion over a window of n_l periods. Each
-    family has its own loop, and the common Hill with slope 1 costs one division per period
-    (h = a / (a + K)), which is what makes a 50-entity panel affordable.
-    """
-    inv_w = 1.0 / w
-    dw_w2 = dw * inv_w * inv_w
-    y, dy = 0.0, 0.0
-    if family == 0 and s == 1.0 and not slope_learned:
-        for t in range(n_t):
-            value = data[at + t * stride]
-            dropped = data[at + (t - n_l) * stride] if t >= n_l else 0.0
-            dy = y + d * dy - dd_last * dropped
-            y = value + d * y - d_last * dropped
-            a = y * inv_w
-            da = dy * inv_w - y * dw_w2
-            if a > HILL_FLOOR:
-                inv = 1.0 / (a + k)
-                h[t] = a * inv
-                dh[0, t] = k * inv * inv * da
-                dh[1, t] = -a * inv * inv
-            else:
-                inv = 1.0 / (HILL_FLOOR + k)
-                h[t] = HILL_FLOOR * inv
-                dh[0, t] = 0.0
-                dh[1, t] = -HILL_FLOOR * inv * inv
-    elif family == 0:
-        for t in range(n_t):
-            value = data[at + t * stride]
-            dropped = data[at + (t - n_l) * stride] if t >= n_l else 0.0
-            dy = y + d * dy - dd_last * dropped
-            y = value + d * y - d_last * dropped
-            a = y * inv_w
-            da = dy * inv_w - y * dw_w2
-            floored = a if a > HILL_FLOOR else HILL_FLOOR
-            ratio = (floored / k) ** s
-            value_h = ratio / (1.0 + ratio)
-            core = value_h * (1.0 - value_h)
-            h[t] = value_h
-            dh[0, t] = s * core / floored * da if a > HILL_FLOOR else 0.0
-            dh[1, t] = -s * core / k
-            if slope_learned:
-                dh[2, t] = core * math.log(floored / k)
-    elif family == 1:
-        lam = LOG_3 / k
-        for t in range(n_t):
-            value = data[at + t * stride]
-            dropped = data[at + (t - n_l) * stride] if t >= n_l else 0.0
-            dy = y + d * dy - dd_last * dropped
-            y = value + d * y - d_last * dropped
-            a = y * inv_w
-            da = dy * inv_w - y * dw_w2
-            ex = math.exp(-lam * a)
-            value_h = (1.0 - ex) / (1.0 + ex)
-            half_slope = 0.5 * (1.0 - value_h * value_h)
-            h[t] = value_h
-            dh[0, t] = lam * half_slope * da
-            dh[1, t] = -a * lam * half_slope / k
-    else:
-        for t in range(n_t):
-            value = data[at + t * stride]
-            dropped = data[at + (t - n_l) * stride] if t >= n_l else 0.0
-            dy = y + d * dy - dd_last * dropped
-            y = value + d * y - d_last * dropped
-            h[t] = y * inv_w
-            dh[0, t] = dy * inv_w - y * dw_w2
 
 
 @numba.njit(cache=True, error_model="numpy")
@@ -168,14 +82,8 @@ def logp_and_grad(x: np.ndarray, grad: np.ndarray, data: np.ndarray) -> float:
     d_last, dd_last, k_c, s_c = np.empty(n_c), np.empty(n_c), np.empty(n_c), np.empty(n_c)
     for c in range(n_c):
         d = 1.0 / (1.0 + math.exp(-x[i_decay + c]))
-        w, dw, power = 0.0, 0.0, 1.0
-        for lag in range(n_l):
-            w += power
-            if lag > 0:
-                dw += lag * power / d if d > 0.0 else (1.0 if lag == 1 else 0.0)
-            power *= d
-        decay[c], total[c], dtotal[c], d_last[c] = d, w, dw, power
-        dd_last[c] = n_l * power / d if d > 0.0 else 0.0
+        decay[c] = d
+        total[c], dtotal[c], d_last[c], dd_last[c] = adstock_weights(d, n_l)
         k_c[c] = math.exp(x[i_k + c]) if i_k >= 0 else 1.0
         s_c[c] = math.exp(x[i_slope + c]) if i_slope >= 0 else data[S_FIXED]
 

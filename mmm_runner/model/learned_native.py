@@ -5,7 +5,8 @@ scaled by the mean), which arrives in the buffer. Equations: model/media.py and 
 `tests/test_structure_learned.py` checks logp and gradient against the PyMC graph's autodiff.
 
 Each channel's h is z-scored over the buffer's periods (the training window), as
-`LearnedStructure.mean` does. Adstock runs as the recursion
+`LearnedStructure.mean` does. The media path (native_support.media_path, shared with the entity
+density) runs adstock as the recursion
 y[t] = x[t] + d y[t-1] - d^(L+1) x[t-L-1] (the truncated sum sum_l d^l x[t-l], O(T) instead of
 O(T L)), then a = y / W with W = sum_l d^l; so
     da/dd = (dy/dd) / W - y W' / W^2,   dy[t]/dd = y[t-1] + d dy[t-1]/dd - (L+1) d^L x[t-L-1]
@@ -24,17 +25,19 @@ import numpy as np
 
 from mmm_runner.config.schema import ModelConfig, value_of
 from mmm_runner.features.build import FeatureSet
-from mmm_runner.model.media import HILL_FLOOR, LOG_3, SATURATION_CODES, SPREAD_FLOOR
+from mmm_runner.model.media import SATURATION_CODES, SPREAD_FLOOR
 from mmm_runner.model.native_support import (
     HALF_LOG_2PI,
     HEADER,
     LOGP_SIGNATURE,
     N_DIM,
     NativeDensity,
+    adstock_weights,
     assemble_buffer,
     data_view,
     digamma,
     layout_of,
+    media_path,
     prior_centre,
     prior_logp,
     prior_table,
@@ -74,131 +77,118 @@ def logp_and_grad(x: np.ndarray, grad: np.ndarray, data: np.ndarray) -> float:
     sigma = math.exp(x[i_sigma])
     nu = math.exp(x[i_nu]) if student else 0.0
 
-    # media block: h[t, c] and its derivatives by decay, K and slope
-    h = np.zeros((n_t, n_c))
-    dh_dd = np.zeros((n_t, n_c))
-    dh_dk = np.zeros((n_t, n_c))
-    dh_ds = np.zeros((n_t, n_c))
+    # media block: h[c, t] and its derivatives dh[c, q, t] by decay, K and slope (q = 0, 1, 2)
+    h = np.zeros((n_c, n_t))
+    dh = np.zeros((n_c, 3, n_t))
     beta = np.empty(n_c)
     for c in range(n_c):
         positive = math.exp(x[i_beta + c])
         beta[c] = positive if centered else sigma_beta * positive
         d = 1.0 / (1.0 + math.exp(-x[i_decay + c]))
-        # W = sum_l d^l and W' = dW/dd over l = 0..L; y[t] = sum_l d^l x[t-l] by recursion
-        total, dtotal, power = 0.0, 0.0, 1.0
-        for lag in range(n_l):
-            total += power
-            if lag > 0:
-                dtotal += lag * power / d if d > 0.0 else (1.0 if lag == 1 else 0.0)
-            power *= d
-        d_last = power  # d^(L+1)
-        dd_last = n_l * power / d if d > 0.0 else 0.0  # (L+1) d^L
+        w, dw, d_last, dd_last = adstock_weights(d, n_l)
         k_c = math.exp(x[i_k + c]) if i_k >= 0 else 1.0
         s_c = math.exp(x[i_slope + c]) if i_slope >= 0 else data[S_FIXED]
-        unit_slope = i_slope < 0 and s_c == 1.0
-        y, dy = 0.0, 0.0
-        for t in range(n_t):
-            value = data[media_at + t * n_c + c]
-            dropped = data[media_at + (t - n_l) * n_c + c] if t >= n_l else 0.0
-            dy = y + d * dy - dd_last * dropped  # uses y[t-1]: before y is updated
-            y = value + d * y - d_last * dropped
-            a = y / total
-            da = dy / total - y * dtotal / (total * total)
-            if family == 0:  # hill
-                floored = a if a > HILL_FLOOR else HILL_FLOOR
-                ratio = floored / k_c if unit_slope else (floored / k_c) ** s_c
-                value_h = ratio / (1.0 + ratio)
-                core = value_h * (1.0 - value_h)
-                dh_da = s_c * core / floored if a > HILL_FLOOR else 0.0
-                dh_dk[t, c] = -s_c * core / k_c
-                if i_slope >= 0:
-                    dh_ds[t, c] = core * math.log(floored / k_c)
-            elif family == 1:  # logistic with lam = ln 3 / K
-                lam = LOG_3 / k_c
-                e = math.exp(-lam * a)
-                value_h = (1.0 - e) / (1.0 + e)
-                half_slope = 0.5 * (1.0 - value_h * value_h)
-                dh_da = lam * half_slope
-                dh_dk[t, c] = -a * lam * half_slope / k_c
-            else:  # no saturation
-                value_h = a
-                dh_da = 1.0
-            h[t, c] = value_h
-            dh_dd[t, c] = dh_da * da
+        media_path(
+            data, media_at + c, n_c, n_t, n_l, family, i_slope >= 0,
+            d, w, dw, d_last, dd_last, k_c, s_c, h[c], dh[c],
+        )  # fmt: skip
 
     # z-score each channel's h over the (training) periods: z = (h - mean) / sd
+    n_q = 3 if i_slope >= 0 else 2  # derivatives of h kept: decay, K (and slope)
+    inv_n = 1.0 / n_t
     h_mean, spread = np.zeros(n_c), np.zeros(n_c)
-    d_mean = np.zeros((3, n_c))  # mean of dh/d(decay, K, slope)
-    d_cov = np.zeros((3, n_c))  # mean of (h - h_mean) * dh/d(.)
+    d_mean = np.zeros((n_c, 3))  # mean of dh/d(decay, K, slope)
+    d_cov = np.zeros((n_c, 3))  # mean of (h - h_mean) * dh/d(.)
     for c in range(n_c):
+        total_h = 0.0
         for t in range(n_t):
-            h_mean[c] += h[t, c] / n_t
+            total_h += h[c, t]
+        h_mean[c] = total_h * inv_n
         var = 0.0
         for t in range(n_t):
-            centred = h[t, c] - h_mean[c]
-            var += centred * centred / n_t
-            d_mean[0, c] += dh_dd[t, c] / n_t
-            d_mean[1, c] += dh_dk[t, c] / n_t
-            d_mean[2, c] += dh_ds[t, c] / n_t
-            d_cov[0, c] += centred * dh_dd[t, c] / n_t
-            d_cov[1, c] += centred * dh_dk[t, c] / n_t
-            d_cov[2, c] += centred * dh_ds[t, c] / n_t
-        spread[c] = math.sqrt(var + SPREAD_FLOOR * SPREAD_FLOOR)
+            centred = h[c, t] - h_mean[c]
+            var += centred * centred
+        for q in range(n_q):  # one contiguous pass per derivative
+            row, total_d, total_hd = dh[c, q], 0.0, 0.0
+            for t in range(n_t):
+                total_d += row[t]
+                total_hd += (h[c, t] - h_mean[c]) * row[t]
+            d_mean[c, q] = total_d * inv_n
+            d_cov[c, q] = total_hd * inv_n
+        spread[c] = math.sqrt(var * inv_n + SPREAD_FLOOR * SPREAD_FLOOR)
 
-    # likelihood
+    # likelihood; mu[t] = intercept + offset + sum_c coef_c h[c, t] + z[t] . gamma
+    coef = np.empty(n_c)
+    offset = intercept
+    for c in range(n_c):
+        coef[c] = beta[c] / spread[c]
+        offset -= coef[c] * h_mean[c]
+    inv_sigma, log_sigma = 1.0 / sigma, math.log(sigma)
     d_mu_all = np.empty(n_t)
     d_mu_total = 0.0
     d_log_sigma, d_nu = 0.0, 0.0
     if student:
         const = math.lgamma(0.5 * (nu + 1.0)) - math.lgamma(0.5 * nu) - 0.5 * math.log(nu * math.pi)
         d_const = 0.5 * digamma(0.5 * (nu + 1.0)) - 0.5 * digamma(0.5 * nu) - 0.5 / nu
+        lp += n_t * (const - log_sigma)
+        d_nu += n_t * d_const
+        half_nu_1, inv_nu = 0.5 * (nu + 1.0), 1.0 / nu
+    else:
+        lp -= n_t * (log_sigma + HALF_LOG_2PI)
     for t in range(n_t):
-        mu = intercept
+        mu = offset
         for c in range(n_c):
-            mu += beta[c] * (h[t, c] - h_mean[c]) / spread[c]
+            mu += coef[c] * h[c, t]
         for j in range(n_j):
             mu += data[z_at + t * n_j + j] * x[i_gamma + j]
-        r = (data[y_at + t] - mu) / sigma
+        r = (data[y_at + t] - mu) * inv_sigma
         r2 = r * r
         if student:
-            lp += const - math.log(sigma) - 0.5 * (nu + 1.0) * math.log1p(r2 / nu)
-            w = (nu + 1.0) / (nu + r2)
-            d_mu = w * r / sigma
-            d_log_sigma += -1.0 + w * r2
-            d_nu += d_const - 0.5 * math.log1p(r2 / nu) + 0.5 * (nu + 1.0) * r2 / (nu * (nu + r2))
+            log_term = math.log1p(r2 * inv_nu)
+            lp -= half_nu_1 * log_term
+            weight = (nu + 1.0) / (nu + r2)
+            d_mu = weight * r * inv_sigma
+            d_log_sigma += weight * r2
+            d_nu += -0.5 * log_term + 0.5 * weight * r2 * inv_nu
         else:
-            lp += -0.5 * r2 - math.log(sigma) - HALF_LOG_2PI
-            d_mu = r / sigma
-            d_log_sigma += -1.0 + r2
+            lp -= 0.5 * r2
+            d_mu = r * inv_sigma
+            d_log_sigma += r2
         d_mu_all[t] = d_mu
         d_mu_total += d_mu
-        grad[int(data[I_INTERCEPT])] += d_mu
         for j in range(n_j):
             grad[i_gamma + j] += d_mu * data[z_at + t * n_j + j]
+    grad[int(data[I_INTERCEPT])] += d_mu_total
+    d_log_sigma -= n_t
 
+    g = np.zeros(3)
     for c in range(n_c):
         # d z[t] / d theta = (dh[t] - mean dh) / sd - (h[t] - h_mean) * d_sd / sd^2,
         # d_sd = mean((h - h_mean) dh) / sd; so sum_t d_mu[t] dz[t] needs three sums per theta
-        g_centred, g_d, g_k, g_s = 0.0, 0.0, 0.0, 0.0
+        g_centred = 0.0
         for t in range(n_t):
-            g_centred += d_mu_all[t] * (h[t, c] - h_mean[c])
-            g_d += d_mu_all[t] * dh_dd[t, c]
-            g_k += d_mu_all[t] * dh_dk[t, c]
-            g_s += d_mu_all[t] * dh_ds[t, c]
+            g_centred += d_mu_all[t] * (h[c, t] - h_mean[c])
+        g[:] = 0.0
+        for q in range(n_q):
+            row, total_g = dh[c, q], 0.0
+            for t in range(n_t):
+                total_g += d_mu_all[t] * row[t]
+            g[q] = total_g
         sd = spread[c]
+        for q in range(n_q):
+            g[q] = (g[q] - d_mu_total * d_mean[c, q]) / sd - g_centred * d_cov[c, q] / (
+                sd * sd * sd
+            )
         g_beta = g_centred / sd
-        g_d = (g_d - d_mu_total * d_mean[0, c]) / sd - g_centred * d_cov[0, c] / (sd * sd * sd)
-        g_k = (g_k - d_mu_total * d_mean[1, c]) / sd - g_centred * d_cov[1, c] / (sd * sd * sd)
-        g_s = (g_s - d_mu_total * d_mean[2, c]) / sd - g_centred * d_cov[2, c] / (sd * sd * sd)
         grad[i_beta + c] += g_beta * beta[c]  # d beta / d log(.) = beta in both forms
         if not centered:
             grad[int(data[I_SIGMA_BETA])] += g_beta * beta[c]
         d = 1.0 / (1.0 + math.exp(-x[i_decay + c]))
-        grad[i_decay + c] += beta[c] * g_d * d * (1.0 - d)
+        grad[i_decay + c] += beta[c] * g[0] * d * (1.0 - d)
         if i_k >= 0:
-            grad[i_k + c] += beta[c] * g_k * math.exp(x[i_k + c])
+            grad[i_k + c] += beta[c] * g[1] * math.exp(x[i_k + c])
         if i_slope >= 0:
-            grad[i_slope + c] += beta[c] * g_s * math.exp(x[i_slope + c])
+            grad[i_slope + c] += beta[c] * g[2] * math.exp(x[i_slope + c])
     grad[i_sigma] += d_log_sigma
     if student:
         grad[i_nu] += d_nu * nu

@@ -17,6 +17,7 @@ from typing import Any
 import numba
 import numpy as np
 
+from mmm_runner.model.media import HILL_FLOOR, LOG_3
 from mmm_runner.model.parameters import TRANSFORM_CODES, Parameter
 
 HEADER = 32
@@ -236,3 +237,107 @@ def prior_centre(
             block[:] = spec.params.get("mu", 0.0)
         blocks.append(block)
     return np.concatenate(blocks) if blocks else np.zeros(0)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def adstock_weights(d: float, n_l: int) -> tuple[float, float, float, float]:
+    """For decay d over lags 0..L (n_l = L + 1): W = sum_l d^l, W' = dW/dd, d^(L+1), (L+1) d^L.
+
+    The adstock recursion y[t] = x[t] + d y[t-1] - d^(L+1) x[t-L-1] drops the lag that leaves
+    the window; a = y / W normalises it (model/media.py).
+    """
+    w, dw, power = 0.0, 0.0, 1.0
+    for lag in range(n_l):
+        w += power
+        if lag > 0:
+            dw += lag * power / d if d > 0.0 else (1.0 if lag == 1 else 0.0)
+        power *= d
+    return w, dw, power, (n_l * power / d if d > 0.0 else 0.0)
+
+
+@numba.njit(cache=True, error_model="numpy")
+def media_path(
+    data: np.ndarray,
+    at: int,
+    stride: int,
+    n_t: int,
+    n_l: int,
+    family: int,
+    slope_learned: bool,
+    d: float,
+    w: float,
+    dw: float,
+    d_last: float,
+    dd_last: float,
+    k: float,
+    s: float,
+    h: np.ndarray,
+    dh: np.ndarray,
+) -> None:
+    """One entity-channel's saturated carried-over media h[t] and dh/d(decay, K, slope)[t].
+
+    Media are data[at + t * stride]; adstock by recursion over a window of n_l periods. Each
+    family has its own loop, and the common Hill with slope 1 costs one division per period
+    (h = a / (a + K)), which is what makes a 50-entity panel affordable.
+    """
+    inv_w = 1.0 / w
+    dw_w2 = dw * inv_w * inv_w
+    y, dy = 0.0, 0.0
+    if family == 0 and s == 1.0 and not slope_learned:
+        for t in range(n_t):
+            value = data[at + t * stride]
+            dropped = data[at + (t - n_l) * stride] if t >= n_l else 0.0
+            dy = y + d * dy - dd_last * dropped
+            y = value + d * y - d_last * dropped
+            a = y * inv_w
+            da = dy * inv_w - y * dw_w2
+            if a > HILL_FLOOR:
+                inv = 1.0 / (a + k)
+                h[t] = a * inv
+                dh[0, t] = k * inv * inv * da
+                dh[1, t] = -a * inv * inv
+            else:
+                inv = 1.0 / (HILL_FLOOR + k)
+                h[t] = HILL_FLOOR * inv
+                dh[0, t] = 0.0
+                dh[1, t] = -HILL_FLOOR * inv * inv
+    elif family == 0:
+        for t in range(n_t):
+            value = data[at + t * stride]
+            dropped = data[at + (t - n_l) * stride] if t >= n_l else 0.0
+            dy = y + d * dy - dd_last * dropped
+            y = value + d * y - d_last * dropped
+            a = y * inv_w
+            da = dy * inv_w - y * dw_w2
+            floored = a if a > HILL_FLOOR else HILL_FLOOR
+            ratio = (floored / k) ** s
+            value_h = ratio / (1.0 + ratio)
+            core = value_h * (1.0 - value_h)
+            h[t] = value_h
+            dh[0, t] = s * core / floored * da if a > HILL_FLOOR else 0.0
+            dh[1, t] = -s * core / k
+            if slope_learned:
+                dh[2, t] = core * math.log(floored / k)
+    elif family == 1:
+        lam = LOG_3 / k
+        for t in range(n_t):
+            value = data[at + t * stride]
+            dropped = data[at + (t - n_l) * stride] if t >= n_l else 0.0
+            dy = y + d * dy - dd_last * dropped
+            y = value + d * y - d_last * dropped
+            a = y * inv_w
+            da = dy * inv_w - y * dw_w2
+            ex = math.exp(-lam * a)
+            value_h = (1.0 - ex) / (1.0 + ex)
+            half_slope = 0.5 * (1.0 - value_h * value_h)
+            h[t] = value_h
+            dh[0, t] = lam * half_slope * da
+            dh[1, t] = -a * lam * half_slope / k
+    else:
+        for t in range(n_t):
+            value = data[at + t * stride]
+            dropped = data[at + (t - n_l) * stride] if t >= n_l else 0.0
+            dy = y + d * dy - dd_last * dropped
+            y = value + d * y - d_last * dropped
+            h[t] = y * inv_w
+            dh[0, t] = dy * inv_w - y * dw_w2

@@ -100,6 +100,8 @@ def bundled_defaults() -> dict[str, Any]:
     for entry in primary.get("defaults", []):
         if isinstance(entry, dict):
             ((group, option),) = entry.items()
+            if group.startswith("override ") or "/" in group:  # Hydra's own groups
+                continue
             composed[group] = _merge(composed.get(group, {}), _group_file(folder, group, option))
     return composed
 
