@@ -124,6 +124,7 @@ def test_a_multirun_runs_its_jobs_in_parallel_processes_by_default(tmp_path: Pat
     specs = [json.loads((r / "run_spec.json").read_text()) for r in runs]
     assert len({s["runtime"]["pid"] for s in specs}) == min(2, os.cpu_count() or 1)
     assert all(s["sampler"]["cores"] == max(1, (os.cpu_count() or 1) // 2) for s in specs)
+    assert all((r / "report.html").is_file() for r in runs)  # a worker renders it too
     assert len(pd.read_csv(sweep / "leaderboard.csv")) == 2
 
 
