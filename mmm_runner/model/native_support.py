@@ -5,6 +5,8 @@ buffer as user data. The buffer is [header (HEADER values) | structure data | tr
 header slots 0..28 belong to the structure, the last three are common (total length, number of
 unconstrained coordinates, where the transform codes start). The codes let one generic
 `expand_callback` map every structure's unconstrained draws back to parameter values.
+The learned media path (adstock recursion, saturation and their derivatives) lives here too:
+the learned and entity densities run the same loop.
 """
 
 from __future__ import annotations
@@ -274,7 +276,8 @@ def media_path(
     h: np.ndarray,
     dh: np.ndarray,
 ) -> None:
-    """One entity-channel's saturated carried-over media h[t] and dh/d(decay, K, slope)[t].
+    """One channel's (of one entity's) saturated carried-over media h[t] and dh/d(decay, K,
+    slope)[t], for the learned and entity densities alike.
 
     Media are data[at + t * stride]; adstock by recursion over a window of n_l periods. Each
     family has its own loop, and the common Hill with slope 1 costs one division per period
