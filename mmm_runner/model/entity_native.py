@@ -89,14 +89,13 @@ def logp_and_grad(x: np.ndarray, grad: np.ndarray, data: np.ndarray) -> float:
 
     # per entity and channel: h[t] - mean and dh[q, t], then the z-score's moments
     inv_t = 1.0 / n_t
-    sum_dh, sum_hdh = np.zeros(3), np.zeros(3)
     z_term = np.zeros((n_e, n_t))  # sum_c beta[e, c] z[e, t, c]
     beta_e = np.empty((n_e, n_c))
     spread = np.empty((n_e, n_c))
     d_mean = np.zeros((n_e, n_c, 3))
     d_cov = np.zeros((n_e, n_c, 3))
     h_all = np.empty((n_e, n_c, n_t))
-    dh_all = np.zeros((n_e, n_c, 3, n_t))
+    dh_all = np.empty((n_e, n_c, 3, n_t))  # rows q < n_q are written before read
     for e in range(n_e):
         for c in range(n_c):
             u = x[i_z + e * n_c + c]  # log beta[e, c] (centred) or beta_z
@@ -115,19 +114,19 @@ def logp_and_grad(x: np.ndarray, grad: np.ndarray, data: np.ndarray) -> float:
                 data, media_at + e * n_t * n_c + c, n_c, n_t, n_l, family, i_slope >= 0,
                 decay[c], total[c], dtotal[c], d_last[c], dd_last[c], k_c[c], s_c[c], h, dh,
             )  # fmt: skip
-            # moments in one pass: mean h, mean dh, mean h dh (the covariance follows)
+            # moments: mean h, mean dh, mean h dh (the covariance follows); scalar
+            # accumulators over contiguous rows (array ones went through memory every period)
             mean = 0.0
-            for q in range(3):
-                sum_dh[q], sum_hdh[q] = 0.0, 0.0
             for t in range(n_t):
                 mean += h[t]
-                for q in range(n_q):
-                    sum_dh[q] += dh[q, t]
-                    sum_hdh[q] += h[t] * dh[q, t]
             mean *= inv_t
             for q in range(n_q):
-                d_mean[e, c, q] = sum_dh[q] * inv_t
-                d_cov[e, c, q] = (sum_hdh[q] - mean * sum_dh[q]) * inv_t
+                row, total_d, total_hd = dh[q], 0.0, 0.0
+                for t in range(n_t):
+                    total_d += row[t]
+                    total_hd += h[t] * row[t]
+                d_mean[e, c, q] = total_d * inv_t
+                d_cov[e, c, q] = (total_hd - mean * total_d) * inv_t
             var = 0.0
             for t in range(n_t):
                 h[t] -= mean
@@ -178,13 +177,15 @@ def logp_and_grad(x: np.ndarray, grad: np.ndarray, data: np.ndarray) -> float:
             d_mu_total += d_mu_all[e, t]
         for c in range(n_c):
             g_centred = 0.0
-            for q in range(3):
-                g_q[q] = 0.0
-            h, dh = h_all[e, c], dh_all[e, c]
+            g_q[:] = 0.0
+            h, dh, d_mu_e = h_all[e, c], dh_all[e, c], d_mu_all[e]
             for t in range(n_t):
-                g_centred += d_mu_all[e, t] * h[t]
-                for q in range(n_q):
-                    g_q[q] += d_mu_all[e, t] * dh[q, t]
+                g_centred += d_mu_e[t] * h[t]
+            for q in range(n_q):
+                row, total_g = dh[q], 0.0
+                for t in range(n_t):
+                    total_g += d_mu_e[t] * row[t]
+                g_q[q] = total_g
             sd = spread[e, c]
             for q in range(n_q):
                 g_q[q] = (g_q[q] - d_mu_total * d_mean[e, c, q]) / sd - g_centred * d_cov[

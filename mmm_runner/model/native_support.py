@@ -344,3 +344,4 @@ def media_path(
             y = value + d * y - d_last * dropped
             h[t] = y * inv_w
             dh[0, t] = dy * inv_w - y * dw_w2
+            dh[1, t] = 0.0  # no K: the row is read (n_q = 2) but must not add to any gradient
