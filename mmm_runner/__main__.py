@@ -23,6 +23,7 @@ from mmm_runner.config.schema import schema_node
 from mmm_runner.errors import MMMError
 from mmm_runner.resources import conf_dir
 from mmm_runner.store.layout import Artifact
+from mmm_runner.sweep.callback import SWEEP_SIZE_VARIABLE
 
 ConfigStore.instance().store(name="run_schema", node=schema_node())
 # `${pid:}` in the run-dir pattern: two runs started in the same microsecond still differ.
@@ -31,7 +32,9 @@ THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"
 
 
 def parallel_jobs(hydra_cfg: DictConfig) -> int:
-    """How many jobs run at once on this machine: 1 for a single run or the basic launcher."""
+    """How many jobs run at once on this machine: 1 for a single run or the basic launcher,
+    else the launcher's n_jobs, at most one per core and at most the sweep's job count (so a
+    3-job sweep on 8 cores gives each job 2 cores, not 1)."""
     launcher = hydra_cfg.launcher
     if (
         hydra_cfg.mode != RunMode.MULTIRUN
@@ -40,7 +43,9 @@ def parallel_jobs(hydra_cfg: DictConfig) -> int:
         return 1
     n_jobs = int(launcher.get("n_jobs") or 1)
     cpus = os.cpu_count() or 1
-    return cpus if n_jobs < 0 else min(n_jobs, cpus)
+    jobs = cpus if n_jobs < 0 else min(n_jobs, cpus)
+    sweep_size = os.environ.get(SWEEP_SIZE_VARIABLE, "")  # set by the leaderboard callback
+    return min(jobs, int(sweep_size)) if sweep_size.isdigit() and int(sweep_size) > 0 else jobs
 
 
 def share_cores(cfg: DictConfig, jobs: int) -> None:

@@ -121,12 +121,15 @@ def test_same_numbers_across_launchers_and_row_order(tmp_path: Path) -> None:
     expected = (tmp_path / "basic" / "roi_metrics.json").read_text()
     assert (tmp_path / "shuffled" / "roi_metrics.json").read_text() == expected
 
-    sweep = tmp_path / "joblib"  # a multirun's default launcher: parallel processes
-    proc = cli("-m", f"hydra.sweep.dir={sweep}", *SMALL)
+    # a multirun's default launcher: parallel processes; two jobs share the cores
+    sweep = tmp_path / "joblib"
+    proc = cli("-m", f"hydra.sweep.dir={sweep}", *SMALL, "dataset.holdout_periods=0,1")
     _, err = proc.communicate(timeout=600)
     assert proc.returncode == 0, err[-2000:]
-    job = next(p for p in sweep.iterdir() if (p / "roi_metrics.json").is_file())
-    assert json.loads((job / "run_spec.json").read_text())["sampler"]["cores"] == 1
+    job = sweep / "0_sample"  # holdout_periods=0: the basic run's config
+    cores = json.loads((job / "run_spec.json").read_text())["sampler"]["cores"]
+    cpus = os.cpu_count() or 1
+    assert cores == (cpus // 2 if cpus > 1 else None)  # one job per core, at most two
     assert (job / "roi_metrics.json").read_text() == expected
 
 

@@ -123,7 +123,8 @@ def test_a_multirun_runs_its_jobs_in_parallel_processes_by_default(tmp_path: Pat
     runs = sorted(p for p in sweep.iterdir() if (p / "run_spec.json").is_file())
     specs = [json.loads((r / "run_spec.json").read_text()) for r in runs]
     assert len({s["runtime"]["pid"] for s in specs}) == min(2, os.cpu_count() or 1)
-    assert all(s["sampler"]["cores"] == max(1, (os.cpu_count() or 1) // 2) for s in specs)
+    cpus = os.cpu_count() or 1
+    assert all(s["sampler"]["cores"] == (cpus // 2 if cpus > 1 else None) for s in specs)
     assert all((r / "report.html").is_file() for r in runs)  # a worker renders it too
     assert len(pd.read_csv(sweep / "leaderboard.csv")) == 2
 
@@ -141,3 +142,34 @@ def test_the_basic_launcher_stays_one_override_away() -> None:
     assert launcher() == "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher"
     basic = "hydra._internal.core_plugins.basic_launcher.BasicLauncher"
     assert launcher("hydra/launcher=basic") == basic
+
+
+def test_parallel_jobs_share_the_cores_among_the_jobs_the_sweep_has(monkeypatch) -> None:
+    from hydra.types import RunMode
+    from omegaconf import OmegaConf
+
+    from mmm_runner.__main__ import parallel_jobs, share_cores
+    from mmm_runner.sweep.callback import SWEEP_SIZE_VARIABLE
+
+    joblib = "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher"
+
+    def hydra(mode: str, n_jobs: int = -1, target: str = joblib) -> object:
+        launcher = {"_target_": target, "n_jobs": n_jobs}
+        return OmegaConf.create({"mode": RunMode[mode], "launcher": launcher})
+
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        monkeypatch.setenv(variable, "1")  # share_cores sets them in this process otherwise
+    monkeypatch.delenv(SWEEP_SIZE_VARIABLE, raising=False)
+    assert parallel_jobs(hydra("RUN")) == 1  # a single run keeps every core
+    assert parallel_jobs(hydra("MULTIRUN", target="hydra.BasicLauncher")) == 1
+    assert parallel_jobs(hydra("MULTIRUN")) == 8
+    assert parallel_jobs(hydra("MULTIRUN", n_jobs=2)) == 2
+    monkeypatch.setenv(SWEEP_SIZE_VARIABLE, "3")
+    assert parallel_jobs(hydra("MULTIRUN")) == 3
+    cfg = OmegaConf.create({"sampler": {"cores": None}})
+    share_cores(cfg, 3)
+    assert cfg.sampler.cores == 2  # 8 cores // 3 jobs
+    cfg = OmegaConf.create({"sampler": {"cores": 4}})
+    share_cores(cfg, 3)
+    assert cfg.sampler.cores == 4  # the user's own choice stands

@@ -8,6 +8,7 @@ the one thing every process can see.
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,9 @@ from omegaconf import DictConfig
 
 log = logging.getLogger(__name__)
 DONE_STAGES = ("OUTPUTS_READY", "ERROR")
+# The sweep's job count, for the jobs: a parallel launcher's workers (spawned after
+# on_multirun_start, so they inherit it) size their share of the cores by it.
+SWEEP_SIZE_VARIABLE = "MMM_RUNNER_SWEEP_SIZE"
 
 
 def sweep_size(config: DictConfig) -> int | None:
@@ -67,6 +71,10 @@ class LeaderboardCallback(Callback):
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         self.sweep_dir = Path(str(config.hydra.sweep.dir))
         self.total = sweep_size(config)
+        if self.total is not None:
+            os.environ[SWEEP_SIZE_VARIABLE] = str(self.total)
+        else:
+            os.environ.pop(SWEEP_SIZE_VARIABLE, None)
 
     def on_job_end(self, config: DictConfig, job_return: JobReturn, **kwargs: Any) -> None:
         if config.hydra.mode != RunMode.MULTIRUN:
