@@ -227,8 +227,7 @@ def _settle(ctx: RunContext, group: str, key: str, value: Any) -> None:
 
 
 def _resolve_entity_draws(ctx: RunContext) -> None:
-    """`sampler.entity_draws` (when set) becomes `sampler.draws` of an entity-level run, in the
-    config every later stage and reader sees (Artifact.RUN_SPEC is rewritten)."""
+    """`sampler.entity_draws` (when set) becomes `sampler.draws` of an entity-level run."""
     draws = ctx.cfg.sampler.entity_draws
     if draws is None or draws == ctx.cfg.sampler.draws:
         return

@@ -24,22 +24,25 @@ import numpy as np
 
 from mmm_runner.config.schema import ModelConfig, value_of
 from mmm_runner.features.build import FeatureSet
-from mmm_runner.model.media import SATURATION_CODES, SPREAD_FLOOR
+from mmm_runner.model.media import SATURATION_CODES
 from mmm_runner.model.native_support import (
     HALF_LOG_2PI,
     HEADER,
     LOGP_SIGNATURE,
     N_DIM,
     NativeDensity,
-    adstock_weights,
+    adstock_recursion,
     assemble_buffer,
+    centre,
     data_view,
-    digamma,
     layout_of,
     media_path,
+    observation,
     prior_centre,
     prior_logp,
     prior_table,
+    student_t_constants,
+    z_gradient,
 )
 from mmm_runner.model.parameters import Parameter
 
@@ -83,12 +86,11 @@ def logp_and_grad(x: np.ndarray, grad: np.ndarray, data: np.ndarray) -> float:
     for c in range(n_c):
         d = 1.0 / (1.0 + math.exp(-x[i_decay + c]))
         decay[c] = d
-        total[c], dtotal[c], d_last[c], dd_last[c] = adstock_weights(d, n_l)
+        total[c], dtotal[c], d_last[c], dd_last[c] = adstock_recursion(d, n_l)
         k_c[c] = math.exp(x[i_k + c]) if i_k >= 0 else 1.0
         s_c[c] = math.exp(x[i_slope + c]) if i_slope >= 0 else data[S_FIXED]
 
     # per entity and channel: h[t] - mean and dh[q, t], then the z-score's moments
-    inv_t = 1.0 / n_t
     z_term = np.zeros((n_e, n_t))  # sum_c beta[e, c] z[e, t, c]
     beta_e = np.empty((n_e, n_c))
     spread = np.empty((n_e, n_c))
@@ -114,33 +116,14 @@ def logp_and_grad(x: np.ndarray, grad: np.ndarray, data: np.ndarray) -> float:
                 data, media_at + e * n_t * n_c + c, n_c, n_t, n_l, family, i_slope >= 0,
                 decay[c], total[c], dtotal[c], d_last[c], dd_last[c], k_c[c], s_c[c], h, dh,
             )  # fmt: skip
-            # moments: mean h, mean dh, mean h dh (the covariance follows); scalar
-            # accumulators over contiguous rows (array ones went through memory every period)
-            mean = 0.0
-            for t in range(n_t):
-                mean += h[t]
-            mean *= inv_t
-            for q in range(n_q):
-                row, total_d, total_hd = dh[q], 0.0, 0.0
-                for t in range(n_t):
-                    total_d += row[t]
-                    total_hd += h[t] * row[t]
-                d_mean[e, c, q] = total_d * inv_t
-                d_cov[e, c, q] = (total_hd - mean * total_d) * inv_t
-            var = 0.0
-            for t in range(n_t):
-                h[t] -= mean
-                var += h[t] * h[t]
-            sd = math.sqrt(var * inv_t + SPREAD_FLOOR * SPREAD_FLOOR)
+            sd = centre(h, dh, n_q, d_mean[e, c], d_cov[e, c])
             spread[e, c] = sd
             weight = beta_e[e, c] / sd
             for t in range(n_t):
                 z_term[e, t] += weight * h[t]
 
     # likelihood
-    if student:
-        const = math.lgamma(0.5 * (nu + 1.0)) - math.lgamma(0.5 * nu) - 0.5 * math.log(nu * math.pi)
-        d_const = 0.5 * digamma(0.5 * (nu + 1.0)) - 0.5 * digamma(0.5 * nu) - 0.5 / nu
+    const, d_const = student_t_constants(nu) if student else (0.0, 0.0)
     d_log_sigma, d_nu = 0.0, 0.0
     inv_sigma, log_sigma = 1.0 / sigma, math.log(sigma)
     inv_nu = 1.0 / nu if student else 0.0
@@ -152,19 +135,13 @@ def logp_and_grad(x: np.ndarray, grad: np.ndarray, data: np.ndarray) -> float:
             row = x_at + (e * n_t + t) * n_j
             for j in range(n_j):
                 mu += data[row + j] * x[g_row + j]
-            r = (data[y_at + e * n_t + t] - mu) * inv_sigma
-            r2 = r * r
-            if student:
-                log_term = math.log1p(r2 * inv_nu)
-                lp += const - log_sigma - 0.5 * (nu + 1.0) * log_term
-                wt = (nu + 1.0) / (nu + r2)
-                d_mu = wt * r * inv_sigma
-                d_log_sigma += -1.0 + wt * r2
-                d_nu += d_const - 0.5 * log_term + 0.5 * wt * r2 * inv_nu
-            else:
-                lp += -0.5 * r2 - log_sigma - HALF_LOG_2PI
-                d_mu = r * inv_sigma
-                d_log_sigma += -1.0 + r2
+            point, d_mu, d_sigma_term, d_nu_term = observation(
+                data[y_at + e * n_t + t] - mu, inv_sigma, log_sigma, student, nu, inv_nu,
+                const, d_const,
+            )  # fmt: skip
+            lp += point
+            d_log_sigma += d_sigma_term
+            d_nu += d_nu_term
             d_mu_all[e, t] = d_mu
             grad[i_icpt + e] += d_mu
             for j in range(n_j):
@@ -176,21 +153,11 @@ def logp_and_grad(x: np.ndarray, grad: np.ndarray, data: np.ndarray) -> float:
         for t in range(n_t):
             d_mu_total += d_mu_all[e, t]
         for c in range(n_c):
-            g_centred = 0.0
-            g_q[:] = 0.0
-            h, dh, d_mu_e = h_all[e, c], dh_all[e, c], d_mu_all[e]
-            for t in range(n_t):
-                g_centred += d_mu_e[t] * h[t]
-            for q in range(n_q):
-                row, total_g = dh[q], 0.0
-                for t in range(n_t):
-                    total_g += d_mu_e[t] * row[t]
-                g_q[q] = total_g
             sd = spread[e, c]
-            for q in range(n_q):
-                g_q[q] = (g_q[q] - d_mu_total * d_mean[e, c, q]) / sd - g_centred * d_cov[
-                    e, c, q
-                ] / (sd * sd * sd)
+            g_centred = z_gradient(
+                h_all[e, c], dh_all[e, c], n_q, sd, d_mean[e, c], d_cov[e, c], d_mu_all[e],
+                d_mu_total, g_q,
+            )  # fmt: skip
             b = beta_e[e, c]
             g_b = g_centred / sd * b  # d logp / d log beta[e, c]
             if data[mask_at + c] > 0.5:

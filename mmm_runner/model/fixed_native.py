@@ -31,8 +31,8 @@ from mmm_runner.model.native_support import (
     NativeDensity,
     assemble_buffer,
     data_view,
-    digamma,
     layout_of,
+    student_t_constants,
 )
 from mmm_runner.model.parameters import Parameter
 
@@ -103,8 +103,7 @@ def logp_and_grad(x: np.ndarray, grad: np.ndarray, data: np.ndarray) -> float:
     d_log_sigma = 0.0
     d_nu = 0.0
     if student:
-        const = math.lgamma(0.5 * (nu + 1.0)) - math.lgamma(0.5 * nu) - 0.5 * math.log(nu * math.pi)
-        d_const = 0.5 * digamma(0.5 * (nu + 1.0)) - 0.5 * digamma(0.5 * nu) - 0.5 / nu
+        const, d_const = student_t_constants(nu)
     for t in range(n_t):
         mu = intercept
         for c in range(n_c):

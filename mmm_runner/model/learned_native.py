@@ -5,8 +5,9 @@ scaled by the mean), which arrives in the buffer. Equations: model/media.py and 
 `tests/test_structure_learned.py` checks logp and gradient against the PyMC graph's autodiff.
 
 Each channel's h is z-scored over the buffer's periods (the training window), as
-`LearnedStructure.mean` does. The media path (native_support.media_path, shared with the entity
-density) runs adstock as the recursion
+`LearnedStructure.mean` does. The pieces are native_support's, shared with the entity density:
+`centre` and `z_gradient` for the z-score, `observation` for the likelihood, and `media_path`,
+which runs adstock as the recursion
 y[t] = x[t] + d y[t-1] - d^(L+1) x[t-L-1] (the truncated sum sum_l d^l x[t-l], O(T) instead of
 O(T L)), then a = y / W with W = sum_l d^l; so
     da/dd = (dy/dd) / W - y W' / W^2,   dy[t]/dd = y[t-1] + d dy[t-1]/dd - (L+1) d^L x[t-L-1]
@@ -25,22 +26,24 @@ import numpy as np
 
 from mmm_runner.config.schema import ModelConfig, value_of
 from mmm_runner.features.build import FeatureSet
-from mmm_runner.model.media import SATURATION_CODES, SPREAD_FLOOR
+from mmm_runner.model.media import SATURATION_CODES
 from mmm_runner.model.native_support import (
-    HALF_LOG_2PI,
     HEADER,
     LOGP_SIGNATURE,
     N_DIM,
     NativeDensity,
-    adstock_weights,
+    adstock_recursion,
     assemble_buffer,
+    centre,
     data_view,
-    digamma,
     layout_of,
     media_path,
+    observation,
     prior_centre,
     prior_logp,
     prior_table,
+    student_t_constants,
+    z_gradient,
 )
 from mmm_runner.model.parameters import Parameter
 
@@ -77,118 +80,70 @@ def logp_and_grad(x: np.ndarray, grad: np.ndarray, data: np.ndarray) -> float:
     sigma = math.exp(x[i_sigma])
     nu = math.exp(x[i_nu]) if student else 0.0
 
-    # media block: h[c, t] and its derivatives dh[c, q, t] by decay, K and slope (q = 0, 1, 2)
-    h = np.zeros((n_c, n_t))
-    dh = np.zeros((n_c, 3, n_t))
-    beta = np.empty(n_c)
+    # media block: h[c, t] and its derivatives dh[c, q, t] by decay, K and slope (q = 0, 1, 2),
+    # then each channel's h centred over the (training) periods: z = h / sd
+    n_q = 3 if i_slope >= 0 else 2  # derivatives of h kept: decay, K (and slope)
+    h = np.empty((n_c, n_t))
+    dh = np.empty((n_c, 3, n_t))  # rows q < n_q are written before read
+    beta, decay, k_c, s_c = np.empty(n_c), np.empty(n_c), np.empty(n_c), np.empty(n_c)
+    spread = np.empty(n_c)
+    d_mean = np.zeros((n_c, 3))  # mean of dh/d(decay, K, slope)
+    d_cov = np.zeros((n_c, 3))  # mean of (h - mean h) * dh/d(.)
     for c in range(n_c):
         positive = math.exp(x[i_beta + c])
         beta[c] = positive if centered else sigma_beta * positive
         d = 1.0 / (1.0 + math.exp(-x[i_decay + c]))
-        w, dw, d_last, dd_last = adstock_weights(d, n_l)
-        k_c = math.exp(x[i_k + c]) if i_k >= 0 else 1.0
-        s_c = math.exp(x[i_slope + c]) if i_slope >= 0 else data[S_FIXED]
+        w, dw, d_last, dd_last = adstock_recursion(d, n_l)
+        decay[c] = d
+        k_c[c] = math.exp(x[i_k + c]) if i_k >= 0 else 1.0
+        s_c[c] = math.exp(x[i_slope + c]) if i_slope >= 0 else data[S_FIXED]
         media_path(
             data, media_at + c, n_c, n_t, n_l, family, i_slope >= 0,
-            d, w, dw, d_last, dd_last, k_c, s_c, h[c], dh[c],
+            d, w, dw, d_last, dd_last, k_c[c], s_c[c], h[c], dh[c],
         )  # fmt: skip
+        spread[c] = centre(h[c], dh[c], n_q, d_mean[c], d_cov[c])
 
-    # z-score each channel's h over the (training) periods: z = (h - mean) / sd
-    n_q = 3 if i_slope >= 0 else 2  # derivatives of h kept: decay, K (and slope)
-    inv_n = 1.0 / n_t
-    h_mean, spread = np.zeros(n_c), np.zeros(n_c)
-    d_mean = np.zeros((n_c, 3))  # mean of dh/d(decay, K, slope)
-    d_cov = np.zeros((n_c, 3))  # mean of (h - h_mean) * dh/d(.)
-    for c in range(n_c):
-        total_h = 0.0
-        for t in range(n_t):
-            total_h += h[c, t]
-        h_mean[c] = total_h * inv_n
-        var = 0.0
-        for t in range(n_t):
-            centred = h[c, t] - h_mean[c]
-            var += centred * centred
-        for q in range(n_q):  # one contiguous pass per derivative
-            row, total_d, total_hd = dh[c, q], 0.0, 0.0
-            for t in range(n_t):
-                total_d += row[t]
-                total_hd += (h[c, t] - h_mean[c]) * row[t]
-            d_mean[c, q] = total_d * inv_n
-            d_cov[c, q] = total_hd * inv_n
-        spread[c] = math.sqrt(var * inv_n + SPREAD_FLOOR * SPREAD_FLOOR)
-
-    # likelihood; mu[t] = intercept + offset + sum_c coef_c h[c, t] + z[t] . gamma
+    # likelihood: mu[t] = intercept + sum_c beta_c z[c, t] + z_controls[t] . gamma
+    const, d_const = student_t_constants(nu) if student else (0.0, 0.0)
+    inv_sigma, log_sigma = 1.0 / sigma, math.log(sigma)
+    inv_nu = 1.0 / nu if student else 0.0
     coef = np.empty(n_c)
-    offset = intercept
     for c in range(n_c):
         coef[c] = beta[c] / spread[c]
-        offset -= coef[c] * h_mean[c]
-    inv_sigma, log_sigma = 1.0 / sigma, math.log(sigma)
     d_mu_all = np.empty(n_t)
     d_mu_total = 0.0
     d_log_sigma, d_nu = 0.0, 0.0
-    if student:
-        const = math.lgamma(0.5 * (nu + 1.0)) - math.lgamma(0.5 * nu) - 0.5 * math.log(nu * math.pi)
-        d_const = 0.5 * digamma(0.5 * (nu + 1.0)) - 0.5 * digamma(0.5 * nu) - 0.5 / nu
-        lp += n_t * (const - log_sigma)
-        d_nu += n_t * d_const
-        half_nu_1, inv_nu = 0.5 * (nu + 1.0), 1.0 / nu
-    else:
-        lp -= n_t * (log_sigma + HALF_LOG_2PI)
     for t in range(n_t):
-        mu = offset
+        mu = intercept
         for c in range(n_c):
             mu += coef[c] * h[c, t]
         for j in range(n_j):
             mu += data[z_at + t * n_j + j] * x[i_gamma + j]
-        r = (data[y_at + t] - mu) * inv_sigma
-        r2 = r * r
-        if student:
-            log_term = math.log1p(r2 * inv_nu)
-            lp -= half_nu_1 * log_term
-            weight = (nu + 1.0) / (nu + r2)
-            d_mu = weight * r * inv_sigma
-            d_log_sigma += weight * r2
-            d_nu += -0.5 * log_term + 0.5 * weight * r2 * inv_nu
-        else:
-            lp -= 0.5 * r2
-            d_mu = r * inv_sigma
-            d_log_sigma += r2
+        point, d_mu, d_sigma_term, d_nu_term = observation(
+            data[y_at + t] - mu, inv_sigma, log_sigma, student, nu, inv_nu, const, d_const
+        )
+        lp += point
+        d_log_sigma += d_sigma_term
+        d_nu += d_nu_term
         d_mu_all[t] = d_mu
         d_mu_total += d_mu
         for j in range(n_j):
             grad[i_gamma + j] += d_mu * data[z_at + t * n_j + j]
     grad[int(data[I_INTERCEPT])] += d_mu_total
-    d_log_sigma -= n_t
 
     g = np.zeros(3)
     for c in range(n_c):
-        # d z[t] / d theta = (dh[t] - mean dh) / sd - (h[t] - h_mean) * d_sd / sd^2,
-        # d_sd = mean((h - h_mean) dh) / sd; so sum_t d_mu[t] dz[t] needs three sums per theta
-        g_centred = 0.0
-        for t in range(n_t):
-            g_centred += d_mu_all[t] * (h[c, t] - h_mean[c])
-        g[:] = 0.0
-        for q in range(n_q):
-            row, total_g = dh[c, q], 0.0
-            for t in range(n_t):
-                total_g += d_mu_all[t] * row[t]
-            g[q] = total_g
         sd = spread[c]
-        for q in range(n_q):
-            g[q] = (g[q] - d_mu_total * d_mean[c, q]) / sd - g_centred * d_cov[c, q] / (
-                sd * sd * sd
-            )
+        g_centred = z_gradient(h[c], dh[c], n_q, sd, d_mean[c], d_cov[c], d_mu_all, d_mu_total, g)
         g_beta = g_centred / sd
         grad[i_beta + c] += g_beta * beta[c]  # d beta / d log(.) = beta in both forms
         if not centered:
             grad[int(data[I_SIGMA_BETA])] += g_beta * beta[c]
-        d = 1.0 / (1.0 + math.exp(-x[i_decay + c]))
-        grad[i_decay + c] += beta[c] * g[0] * d * (1.0 - d)
+        grad[i_decay + c] += beta[c] * g[0] * decay[c] * (1.0 - decay[c])
         if i_k >= 0:
-            grad[i_k + c] += beta[c] * g[1] * math.exp(x[i_k + c])
+            grad[i_k + c] += beta[c] * g[1] * k_c[c]
         if i_slope >= 0:
-            grad[i_slope + c] += beta[c] * g[2] * math.exp(x[i_slope + c])
+            grad[i_slope + c] += beta[c] * g[2] * s_c[c]
     grad[i_sigma] += d_log_sigma
     if student:
         grad[i_nu] += d_nu * nu
