@@ -31,16 +31,18 @@ from mmm_runner.model.native_support import (
     LOGP_SIGNATURE,
     N_DIM,
     NativeDensity,
-    adstock_recursion,
     assemble_buffer,
-    centre,
     data_view,
     layout_of,
-    media_path,
-    observation,
     prior_centre,
     prior_logp,
     prior_table,
+)
+from mmm_runner.model.native_terms import (
+    adstock_recursion,
+    centre,
+    media_path,
+    observation,
     student_t_constants,
     z_gradient,
 )

@@ -32,6 +32,8 @@ from mmm_runner.model.native_support import (
     assemble_buffer,
     data_view,
     layout_of,
+)
+from mmm_runner.model.native_terms import (
     student_t_constants,
 )
 from mmm_runner.model.parameters import Parameter

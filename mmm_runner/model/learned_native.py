@@ -5,7 +5,7 @@ scaled by the mean), which arrives in the buffer. Equations: model/media.py and 
 `tests/test_structure_learned.py` checks logp and gradient against the PyMC graph's autodiff.
 
 Each channel's h is z-scored over the buffer's periods (the training window), as
-`LearnedStructure.mean` does. The pieces are native_support's, shared with the entity density:
+`LearnedStructure.mean` does. The pieces are native_terms', shared with the entity density:
 `centre` and `z_gradient` for the z-score, `observation` for the likelihood, and `media_path`,
 which runs adstock as the recursion
 y[t] = x[t] + d y[t-1] - d^(L+1) x[t-L-1] (the truncated sum sum_l d^l x[t-l], O(T) instead of
@@ -32,16 +32,18 @@ from mmm_runner.model.native_support import (
     LOGP_SIGNATURE,
     N_DIM,
     NativeDensity,
-    adstock_recursion,
     assemble_buffer,
-    centre,
     data_view,
     layout_of,
-    media_path,
-    observation,
     prior_centre,
     prior_logp,
     prior_table,
+)
+from mmm_runner.model.native_terms import (
+    adstock_recursion,
+    centre,
+    media_path,
+    observation,
     student_t_constants,
     z_gradient,
 )
